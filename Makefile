@@ -1,0 +1,31 @@
+# Every target sets up what it needs on a fresh machine first (scripts/setup).
+VENV := .venv
+PY := $(VENV)/bin/python
+PREFIX ?= /opt/cni/bin
+
+.PHONY: setup test test-unit lint demo shims clean
+
+setup:
+	@scripts/setup
+
+# The whole suite: unit tests, then kernel tests inside a private network + mount namespace.
+test: setup
+	tests/isolated $(PY) -m pytest -q -p no:cacheprovider tests
+
+# Only the tests that need neither root nor namespaces.
+test-unit: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not kernel" tests
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Launchers named like the plugins, running this checkout (usable as CNI_PATH).
+shims: setup
+	$(PY) -m pkg.shims build/shims
+
+demo: setup
+	scripts/demo
+
+clean:
+	rm -rf build dist .pytest_cache

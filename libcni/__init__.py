@@ -1,0 +1,1 @@
+"""The runtime side of CNI and the CNI types shared by every plugin."""

@@ -1,0 +1,38 @@
+"""Identifier rules shared by libcni and the plugin skeleton (Go's pkg/utils validators)."""
+
+from __future__ import annotations
+
+import re
+
+from .types.errors import CNIError, ErrCode
+
+ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$")
+MAX_IFNAME_LEN = 15
+
+
+def validate_container_id(container_id: str) -> None:
+    if container_id == "":
+        raise CNIError(ErrCode.UNKNOWN_CONTAINER, "missing containerID")
+    if not ID_PATTERN.match(container_id):
+        raise CNIError(
+            ErrCode.INVALID_ENVIRONMENT_VARIABLES, "invalid characters in containerID", container_id
+        )
+
+
+def validate_network_name(name: str) -> None:
+    if name == "":
+        raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "missing network name:")
+    if not ID_PATTERN.match(name):
+        raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "invalid characters found in network name", name)
+
+
+def validate_ifname(ifname: str) -> None:
+    code = ErrCode.INVALID_ENVIRONMENT_VARIABLES
+    if ifname == "":
+        raise CNIError(code, "interface name is empty")
+    if len(ifname.encode()) > MAX_IFNAME_LEN:
+        raise CNIError(code, "interface name is too long", "interface name should be less than 16 characters")
+    if ifname in (".", ".."):
+        raise CNIError(code, "interface name is . or ..")
+    if any(c in "/:" or c.isspace() for c in ifname):
+        raise CNIError(code, "interface name contains / or : or whitespace characters")

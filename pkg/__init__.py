@@ -1,0 +1,1 @@
+"""Kernel-side helpers shared by every plugin: netns, netlink, sysctl, commands, hashing."""

@@ -1,0 +1,113 @@
+"""Network namespaces (Go's pkg/ns): open by path, check it is a netns, enter, open netlink inside.
+
+A netns is opened once into an fd. Entering is setns() there and back; the process is
+single-threaded, so this is safe. A missing netns is never created.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from libcni.types.errors import CNIError, ErrCode
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyroute2 import IPRoute
+
+CLONE_NEWNET = 0x40000000
+NSFS_MAGIC = 0x6E736673
+PROCFS_MAGIC = 0x9FA0
+NETLINK_ROUTE = 0
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class NetNSNotFound(CNIError):
+    """The netns path does not exist (bridge DEL tolerates this)."""
+
+
+def _fs_magic(path: str) -> int:
+    buf = ctypes.create_string_buffer(256)  # struct statfs; f_type is the first word
+    if _libc.statfs(os.fsencode(path), buf) != 0:
+        err = ctypes.get_errno()
+        if err == errno.ENOENT:
+            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to Statfs "{path}": {os.strerror(err)}')
+        raise CNIError(ErrCode.INTERNAL, f'failed to Statfs "{path}": {os.strerror(err)}')
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
+
+
+def check_netns_path(path: str) -> None:
+    magic = _fs_magic(path)
+    if magic not in (NSFS_MAGIC, PROCFS_MAGIC):
+        raise CNIError(ErrCode.INTERNAL, f'unknown FS magic on "{path}": {magic:x}')
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+class NetNS:
+    """An open network namespace."""
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.path = path
+        self.fd = fd
+
+    @classmethod
+    def open(cls, path: str) -> NetNS:
+        check_netns_path(path)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError as err:
+            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to open netns "{path}": {err.strerror}') from None
+        except OSError as err:
+            raise CNIError(ErrCode.INTERNAL, f'failed to open netns "{path}": {err.strerror}') from None
+        return cls(path, fd)
+
+    @classmethod
+    def current(cls) -> NetNS:
+        return cls("/proc/self/ns/net", os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC))
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> NetNS:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def entered(self) -> Iterator[None]:
+        """Run the body inside this netns; always return to the original one."""
+        home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(self.fd)
+            try:
+                yield
+            finally:
+                try:
+                    _setns(home)
+                except OSError:  # staying in the wrong netns would be worse than dying
+                    os._exit(70)
+        finally:
+            os.close(home)
+
+    def netlink_socket(self) -> socket.socket:
+        """A NETLINK_ROUTE socket bound to this netns, made without forking."""
+        with self.entered():
+            return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+
+    def iproute(self) -> IPRoute:
+        from pkg.netlink import iproute
+
+        return iproute(self.netlink_socket())

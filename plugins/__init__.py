@@ -1,0 +1,1 @@
+"""Interface plugins (bridge) and meta plugins (tuning, portmap)."""
