@@ -1,0 +1,91 @@
+"""iptables / ip6tables through the binaries, like Go's go-iptables (with --wait)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from libcni.types.errors import CNIError, ErrCode
+
+from .command import run
+
+
+class IptablesError(CNIError):
+    def __init__(self, msg: str, exit_status: int, stderr: str) -> None:
+        super().__init__(ErrCode.INTERNAL, msg)
+        self.exit_status = exit_status
+        self.stderr = stderr
+
+    @property
+    def not_exist(self) -> bool:
+        """Go's IsNotExist: chain, rule or target missing."""
+        text = self.stderr
+        return self.exit_status == 1 and (
+            "does not exist" in text
+            or "No chain/target/match by that name" in text
+            or "Bad rule (does a matching rule exist" in text
+            or "No such file or directory" in text
+        )
+
+
+def binary(ipv6: bool) -> str:
+    return "ip6tables" if ipv6 else "iptables"
+
+
+def iptables(args: Sequence[str], ipv6: bool = False, table: str = "nat") -> str:
+    """Run one iptables command; return stdout, raise IptablesError on failure."""
+    argv = [binary(ipv6), "--wait", "-t", table, *args]
+    proc = run(argv)
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip()
+        raise IptablesError(
+            f"running {argv} failed: exit status {proc.returncode}: {stderr}", proc.returncode, stderr
+        )
+    return proc.stdout.decode(errors="replace")
+
+
+def restore(lines: Sequence[str], ipv6: bool = False) -> None:
+    """Apply an iptables-restore script (one table, COMMIT included) without flushing others."""
+    argv = [binary(ipv6) + "-restore", "--noflush", "--wait"]
+    proc = run(argv, stdin="\n".join(lines) + "\n")
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip()
+        raise IptablesError(f"{argv[0]} failed: {stderr}", proc.returncode, stderr)
+
+
+def chain_exists(chain: str, ipv6: bool = False, table: str = "nat") -> bool:
+    try:
+        iptables(["-S", chain], ipv6, table)
+    except IptablesError:
+        return False
+    return True
+
+
+def rule_exists(chain: str, rule: Sequence[str], ipv6: bool = False, table: str = "nat") -> bool:
+    try:
+        iptables(["-C", chain, *rule], ipv6, table)
+    except IptablesError:
+        return False
+    return True
+
+
+def append_unique(chain: str, rule: Sequence[str], ipv6: bool = False, table: str = "nat") -> None:
+    if not rule_exists(chain, rule, ipv6, table):
+        iptables(["-A", chain, *rule], ipv6, table)
+
+
+def ensure_chain(chain: str, ipv6: bool = False, table: str = "nat") -> None:
+    if not chain_exists(chain, ipv6, table):
+        try:
+            iptables(["-N", chain], ipv6, table)
+        except IptablesError as err:
+            if "already exists" not in err.stderr:
+                raise
+
+
+def available(ipv6: bool = False) -> bool:
+    """Go's SupportsIPTables: the binary can list the nat table."""
+    try:
+        iptables(["-L", "OUTPUT", "-n"], ipv6, "nat")
+    except IptablesError:
+        return False
+    return True

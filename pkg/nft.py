@@ -1,0 +1,61 @@
+"""nftables through the `nft` binary: atomic batches in (`nft -f -`), JSON out (`nft -j list`).
+
+Raw `conditionsV4/V6` strings from configs are nft syntax, which only `nft` can parse; one
+batch is one kernel transaction, so a failed change leaves nothing half-applied.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from libcni.types.errors import CNIError, ErrCode
+
+from .command import run
+
+NFT = "nft"
+
+
+class NftError(CNIError):
+    pass
+
+
+def apply(script: str) -> None:
+    """Apply a batch of nft commands atomically; raise NftError with nft's message on failure."""
+    proc = run([NFT, "-f", "-"], stdin=script)
+    if proc.returncode != 0:
+        message = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
+        raise NftError(ErrCode.INTERNAL, f"nft failed: {message}")
+
+
+def check(script: str) -> bool:
+    """True when nft accepts the batch (dry run, nothing applied)."""
+    return run([NFT, "--check", "-f", "-"], stdin=script).returncode == 0
+
+
+def list_json(*what: str) -> list[dict[str, Any]] | None:
+    """`nft -j list <what>` as the list of objects under "nftables"; None if it does not exist."""
+    proc = run([NFT, "-j", "list", *what])
+    if proc.returncode != 0:
+        return None
+    try:
+        data = json.loads(proc.stdout or b"{}")
+    except ValueError:
+        return None
+    return data.get("nftables", [])
+
+
+def rules(family: str, table: str, chain: str) -> list[dict[str, Any]]:
+    """The rules of one chain (each the JSON `rule` object with handle and comment); [] if absent."""
+    items = list_json("chain", family, table, chain) or []
+    return [item["rule"] for item in items if "rule" in item]
+
+
+def available() -> bool:
+    """nftables is usable: the binary runs and can list the ruleset."""
+    return run([NFT, "list", "tables"]).returncode == 0
+
+
+def quote(text: str) -> str:
+    """A string literal for nft scripts (comments)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
