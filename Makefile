@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: setup test test-unit lint demo shims clean
+.PHONY: setup test test-unit lint demo shims clean build install
 
 setup:
 	@scripts/setup
@@ -29,3 +29,11 @@ demo: setup
 
 clean:
 	rm -rf build dist .pytest_cache
+
+# Frozen executables in dist/bin (PyInstaller onedir multi-call bundle, see build.spec).
+build: setup
+	scripts/build
+
+install: build
+	install -d $(PREFIX)
+	cp -a dist/bin/. $(PREFIX)/

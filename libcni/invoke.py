@@ -87,20 +87,3 @@ def delegate_env(env: Mapping[str, str], command: str) -> dict[str, str]:
     out = dict(env)
     out["CNI_COMMAND"] = command
     return out
-
-
-def delegate(command: str, plugin_type: str, stdin: bytes, env: Mapping[str, str]) -> bytes:
-    """Run a delegated plugin (IPAM) with the same stdin and environment, CNI_COMMAND overridden."""
-    paths = [p for p in env.get("CNI_PATH", "").split(os.pathsep) if p]
-    path = find_in_path(plugin_type, paths)
-    return exec_plugin(path, stdin, delegate_env(env, command), stderr_sink=_to_stderr)
-
-
-def _to_stderr(data: bytes) -> None:
-    import sys
-
-    try:
-        sys.stderr.buffer.write(data)
-        sys.stderr.buffer.flush()
-    except (OSError, ValueError):
-        pass

@@ -28,7 +28,11 @@ def run(name: str) -> None:
 
 
 def main() -> None:
-    run(os.path.basename(sys.argv[0]))
+    name = os.path.basename(sys.argv[0])
+    if name not in ENTRIES and len(sys.argv) > 1 and sys.argv[1] in ENTRIES:
+        # called as the bundle itself: `cni-plugins bridge` works like `bridge`
+        name = sys.argv.pop(1)
+    run(name)
 
 
 if __name__ == "__main__":
