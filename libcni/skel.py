@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .types.errors import CNIError, ErrCode, internal
+from .types.gomodel_keys import lookup
 from .types.version import CURRENT, SUPPORTED_VERSIONS, go_list, greater_or_equal, parse_version
 from .validate import validate_container_id, validate_ifname, validate_network_name
 
@@ -102,10 +103,9 @@ def _read_env(env: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     return values, missing
 
 
-def _config_version(stdin: bytes) -> str:
-    """The config's cniVersion ('' means 0.1.0); name was already validated, so stdin is JSON."""
-    data = json.loads(stdin)
-    version = data.get("cniVersion", "") if isinstance(data, dict) else ""
+def _config_version(config: dict) -> str:
+    """The config's cniVersion ('' means 0.1.0)."""
+    version = lookup(config, "cniVersion") or ""
     if not isinstance(version, str):
         raise CNIError(
             ErrCode.DECODING_FAILURE, "error unmarshall network config: cniVersion is not a string"
@@ -113,22 +113,21 @@ def _config_version(stdin: bytes) -> str:
     return version or "0.1.0"
 
 
-def _check_config(stdin: bytes) -> None:
-    """Go's validateConfig: JSON with a non-empty, well-formed `name`."""
+def _check_config(stdin: bytes) -> dict:
+    """Go's validateConfig: JSON with a non-empty, well-formed `name`. Returns the decoded config."""
     try:
         data = json.loads(stdin)
     except ValueError as err:
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall network config: {err}") from None
     if not isinstance(data, dict):
         raise CNIError(ErrCode.DECODING_FAILURE, "error unmarshall network config: not a JSON object")
-    from .types.gomodel import lookup
-
     name = lookup(data, "name")
     if name is not None and not isinstance(name, str):
         raise CNIError(ErrCode.DECODING_FAILURE, "error unmarshall network config: name is not a string")
     if not name:
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "missing network name")
     validate_network_name(name)
+    return data
 
 
 def _check_version(command: str, config_version: str, versions: tuple[str, ...]) -> None:
@@ -186,10 +185,10 @@ def dispatch(plugin: Plugin, env: Mapping[str, str], read_stdin: Callable[[], by
             stdin = read_stdin()
         except OSError as err:
             return _error(CNIError(ErrCode.IO_FAILURE, f"error reading from stdin: {err}"), CURRENT)
-        _check_config(stdin)
+        config = _check_config(stdin)
         if command not in _HANDLERS:
             raise CNIError(ErrCode.INVALID_ENVIRONMENT_VARIABLES, f"unknown CNI_COMMAND: {command}")
-        config_version = _config_version(stdin)
+        config_version = _config_version(config)
         _check_version(command, config_version, plugin.versions)
         override = values_override(env)
         if command in ("ADD", "DEL") and not override and _same_netns(values["CNI_NETNS"]):

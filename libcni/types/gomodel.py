@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from .errors import CNIError, ErrCode
+from .gomodel_keys import lookup  # noqa: F401 - re-exported for plugins
 
 # pydantic error types that mean "the JSON had the wrong shape" (Go: unmarshal error, code 6);
 # every other failure is a validation of a well-typed value (code 7).
@@ -110,15 +111,3 @@ def parse_model(model: type[GoModel], data: Any, prefix: str = "", where: str = 
         return model.model_validate(data)
     except ValidationError as err:
         raise validation_error(err, prefix, where) from None
-
-
-def lookup(data: dict, key: str) -> Any:
-    """Go-style key lookup in a raw JSON object: exact match, else case-insensitive (last wins)."""
-    if key in data:
-        return data[key]
-    found = None
-    lowered = key.lower()
-    for k, v in data.items():
-        if isinstance(k, str) and k.lower() == lowered:
-            found = v
-    return found

@@ -271,3 +271,26 @@ def test_broken_stdout_pipe_is_harmless():
         os.close(w)
     assert proc.returncode == 0
     assert b"Traceback" not in proc.stderr
+
+
+def test_cni_version_key_matched_case_insensitively():
+    out, parsed = run(stdin=b'{"CNIVersion":"0.4.0","name":"n"}')
+    assert out.exit_code == 0 and parsed["cniVersion"] == "0.4.0"
+
+
+def test_version_and_errors_do_not_import_pydantic_or_pyroute2():
+    script = (
+        "import sys; from libcni.skel import Plugin, dispatch\n"
+        "p = Plugin('sample', 'tests.unit.sample_commands')\n"
+        "dispatch(p, {'CNI_COMMAND': 'VERSION'}, lambda: b'')\n"
+        "dispatch(p, {'CNI_COMMAND': 'ADD'}, lambda: b'')\n"
+        "dispatch(p, dict(CNI_COMMAND='ADD', CNI_CONTAINERID='c', CNI_NETNS='/x',"
+        " CNI_IFNAME='e', CNI_PATH='/p'),"
+        ' lambda: b\'{"name": "n", "cniVersion": "9.9.9"}\')\n'
+        "heavy = [m for m in ('pydantic', 'pyroute2', 'netaddr') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
