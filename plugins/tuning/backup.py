@@ -1,0 +1,126 @@
+"""The backup of the link attributes ADD changes, restored by DEL.
+
+Same place and format as Go: `<dataDir>/<containerID>_<ifname>.json`, JSON indented by one space,
+holding only the attributes being changed (mac, promisc, mtu, allmulti, txQLen in that order).
+Written to an exclusive temporary file and renamed over the target, so a planted symlink is never
+followed; read with O_NOFOLLOW.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from typing import Any
+
+from libcni.types.errors import CNIError, ErrCode
+from libcni.types.gomodel import GoModel
+
+DIR_MODE = 0o600  # what Go's MkdirAll gets (root needs no search bit)
+FILE_MODE = 0o600
+_MAX_SIZE = 1 << 20
+
+
+class SavedLink(GoModel):
+    """Go's configToRestore: absent (or zero mac/mtu) means 'not changed, nothing to restore'."""
+
+    mac: str = ""
+    promisc: bool | None = None
+    mtu: int = 0
+    allmulti: bool | None = None
+    txQLen: int | None = None
+
+    def to_go_json(self) -> bytes:
+        out: dict[str, Any] = {}
+        if self.mac:
+            out["mac"] = self.mac
+        if self.promisc is not None:
+            out["promisc"] = self.promisc
+        if self.mtu:
+            out["mtu"] = self.mtu
+        if self.allmulti is not None:
+            out["allmulti"] = self.allmulti
+        if self.txQLen is not None:
+            out["txQLen"] = self.txQLen
+        return json.dumps(out, indent=1).encode()
+
+
+def backup_path(data_dir: str, container_id: str, ifname: str) -> str:
+    """The backup file; names that could leave data_dir are refused (the skeleton already forbids
+    '/' in both, this keeps the file layer safe on its own)."""
+    for what, value in (("container ID", container_id), ("interface name", ifname)):
+        if not value or "/" in value or "\0" in value:
+            raise CNIError(
+                ErrCode.INVALID_ENVIRONMENT_VARIABLES, f"{what} {value!r} cannot name a backup file"
+            )
+    return os.path.join(data_dir, f"{container_id}_{ifname}.json")
+
+
+def save(path: str, saved: SavedLink, ifname: str) -> None:
+    directory, name = os.path.split(path)
+    try:
+        os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+    except OSError as err:
+        raise CNIError(ErrCode.INTERNAL, f"failed to create backup directory: {err}") from None
+    try:
+        _write_replacing(directory, name, saved.to_go_json())
+    except OSError as err:
+        raise CNIError(ErrCode.INTERNAL, f"failed to save file {ifname}.json: {err}") from None
+
+
+def _write_replacing(directory: str, name: str, data: bytes) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    tmp = f".{name}.{os.getpid()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        try:
+            fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
+        except FileExistsError:  # left by a killed process with our pid: not ours to trust
+            os.unlink(tmp, dir_fd=dir_fd)
+            fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        raise
+    finally:
+        os.close(dir_fd)
+
+
+def load(path: str) -> SavedLink | None:
+    """The saved attributes; None when there is no usable backup (missing, not a regular file,
+    a symlink, or not decodable), which DEL treats as nothing to restore, as Go does."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = os.read(fd, _MAX_SIZE)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        decoded = json.loads(data)
+        if decoded is None:  # Go decodes `null` into an empty struct: nothing to restore
+            return SavedLink()
+        return SavedLink.model_validate(decoded) if isinstance(decoded, dict) else None
+    except ValueError:  # bad JSON or wrong types (pydantic's ValidationError is a ValueError)
+        return None
+
+
+def remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
