@@ -52,6 +52,16 @@ def restore(lines: Sequence[str], ipv6: bool = False) -> None:
         raise IptablesError(f"{argv[0]} failed: {stderr}", proc.returncode, stderr)
 
 
+def save(table: str = "nat", ipv6: bool = False) -> str:
+    """One table as iptables-save prints it (chains as `:NAME`, rules as `-A ...` lines)."""
+    argv = [binary(ipv6) + "-save", "-t", table]
+    proc = run(argv)
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip()
+        raise IptablesError(f"{argv[0]} failed: {stderr}", proc.returncode, stderr)
+    return proc.stdout.decode(errors="replace")
+
+
 def chain_exists(chain: str, ipv6: bool = False, table: str = "nat") -> bool:
     try:
         iptables(["-S", chain], ipv6, table)

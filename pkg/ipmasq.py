@@ -1,0 +1,345 @@
+"""Masquerade for container IPs leaving their subnet (Go's pkg/ip ipmasq), both backends.
+
+Names, comments and rule shapes are exactly Go's, so either implementation cleans up after the
+other:
+- iptables (table nat): chain `FormatChainName(network, containerID)` holding
+  `-d <ip/prefix> -j ACCEPT` and `! -d <multicast> -j MASQUERADE`, jumped to from POSTROUTING
+  by `-s <ip> -j <chain>`; every rule carries `FormatComment(network, containerID)`.
+- nftables: table `inet cni_plugins_masquerade`, one rule per IP in chain `masq_checks` with a
+  comment that starts with a hash of (network, ifname, containerID).
+
+Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing. Teardown
+and GC do not need the container IPs: iptables rules are found by their chain, nftables rules by
+their comment hash. That lets DEL clean up even when the netns is gone (Go leaks the rules then,
+containernetworking/plugins#810).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from libcni.types.errors import CNIError, ErrCode
+
+from . import iptables, nft
+from .hashing import format_chain_name, format_comment, go_quote, sha512_hex
+
+TABLE = "cni_plugins_masquerade"
+CHAIN = "masq_checks"
+TABLE_COMMENT = "Masquerading for plugins from github.com/containernetworking/plugins"
+CHAIN_COMMENT = "Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"
+COMMENT_MAX = 128  # knftables.CommentLengthMax
+BACKENDS = ("iptables", "nftables")
+
+
+# ---------------------------------------------------------------- names (pure)
+
+
+def hash_for_network(network: str) -> str:
+    return sha512_hex(network)[:16]
+
+
+def hash_for_instance(network: str, ifname: str, container_id: str) -> str:
+    return hash_for_network(network) + "-" + sha512_hex(f"{ifname}:{container_id}")[:16]
+
+
+def comment_for_instance(network: str, ifname: str, container_id: str) -> str:
+    def strip(text: str) -> str:
+        return text.replace('"', "")
+
+    comment = (
+        f"{hash_for_instance(network, ifname, container_id)}, net: {strip(network)}, "
+        f"if: {strip(ifname)}, id: {strip(container_id)}"
+    )
+    return comment[:COMMENT_MAX]
+
+
+def validate_backend(backend: str | None) -> None:
+    if backend is not None and backend not in BACKENDS:
+        raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, f'unknown ipmasq backend "{backend}"')
+
+
+def choose_backend(backend: str | None) -> str:
+    """The configured backend; absent: iptables unless only nftables is usable (like Go)."""
+    validate_backend(backend)
+    if backend is not None:
+        return backend
+    if not iptables.available() and nft.available():
+        return "nftables"
+    return "iptables"
+
+
+# ---------------------------------------------------------------- iptables rendering (pure)
+
+
+@dataclass(frozen=True)
+class SavedTable:
+    """The nat table as iptables-save shows it: chain names and `-A ...` rule lines."""
+
+    chains: frozenset[str]
+    rules: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> SavedTable:
+        chains = set()
+        rules = []
+        for line in text.splitlines():
+            if line.startswith(":"):
+                chains.add(line[1:].split(" ", 1)[0])
+            elif line.startswith("-A "):
+                rules.append(line)
+        return cls(frozenset(chains), tuple(rules))
+
+    def jumps_to(self, chain: str, from_chain: str = "POSTROUTING") -> list[str]:
+        return [r for r in self.rules if r.startswith(f"-A {from_chain} ") and r.endswith(f" -j {chain}")]
+
+    def rules_of(self, chain: str) -> list[str]:
+        return [r for r in self.rules if r.startswith(f"-A {chain} ")]
+
+
+def _multicast(version: int) -> str:
+    return "ff00::/8" if version == 6 else "224.0.0.0/4"
+
+
+def iptables_rules(cidr: str, chain: str, comment: str) -> list[tuple[str, str, str]]:
+    """(chain, Go's argument order, iptables-save form) for the three rules of one IP."""
+    iface = ipaddress.ip_interface(cidr)
+    quoted = go_quote(comment)
+    host = f"{iface.ip}/{iface.max_prefixlen}"
+    return [
+        (chain, f"-d {cidr} -j ACCEPT", f"-d {iface.network} -m comment --comment {quoted} -j ACCEPT"),
+        (
+            chain,
+            f"! -d {_multicast(iface.version)} -j MASQUERADE",
+            f"! -d {_multicast(iface.version)} -m comment --comment {quoted} -j MASQUERADE",
+        ),
+        ("POSTROUTING", f"-s {iface.ip} -j {chain}", f"-s {host} -m comment --comment {quoted} -j {chain}"),
+    ]
+
+
+def iptables_setup_script(saved: SavedTable, cidrs: Sequence[str], chain: str, comment: str) -> list[str]:
+    """An iptables-restore script adding what is missing (create chain, append-unique rules)."""
+    lines: list[str] = []
+    if chain not in saved.chains:
+        lines.append(f":{chain} - [0:0]")  # declaring an existing chain would flush it
+    present = set(saved.rules)
+    for cidr in cidrs:
+        for target_chain, args, save_form in iptables_rules(cidr, chain, comment):
+            line = f"-A {target_chain} {save_form}"
+            if line in present:
+                continue
+            present.add(line)
+            lines.append(f"-A {target_chain} {args} -m comment --comment {go_quote(comment)}")
+    return ["*nat", *lines, "COMMIT"] if lines else []
+
+
+def iptables_teardown_script(saved: SavedTable, chain: str) -> list[str]:
+    """Delete every POSTROUTING jump to `chain`, then flush and delete the chain."""
+    lines = ["-D" + rule[2:] for rule in saved.jumps_to(chain)]
+    if chain in saved.chains:
+        lines += [f"-F {chain}", f"-X {chain}"]
+    return ["*nat", *lines, "COMMIT"] if lines else []
+
+
+def parse_go_comment(comment: str) -> tuple[str, str] | None:
+    """(network, containerID) from `name: "<net>" id: "<id>"`, else None."""
+    if not comment.startswith('name: "') or not comment.endswith('"'):
+        return None
+
+    def unquote(text: str, start: int) -> tuple[str, int]:
+        out = []
+        i = start
+        while i < len(text):
+            ch = text[i]
+            if ch == "\\" and i + 1 < len(text):
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if ch == '"':
+                return "".join(out), i + 1
+            out.append(ch)
+            i += 1
+        raise ValueError("unterminated")
+
+    try:
+        network, end = unquote(comment, len('name: "'))
+        rest = comment[end:]
+        if not rest.startswith(' id: "'):
+            return None
+        container_id, end2 = unquote(rest, len(' id: "'))
+    except ValueError:
+        return None
+    if end2 != len(rest):
+        return None
+    return network, container_id
+
+
+def _saved_comment(rule: str) -> str | None:
+    """The comment of an iptables-save rule line, unescaped."""
+    marker = ' --comment "'
+    start = rule.find(marker)
+    if start < 0:
+        return None
+    i = start + len(marker)
+    out = []
+    while i < len(rule):
+        ch = rule[i]
+        if ch == "\\" and i + 1 < len(rule):
+            out.append(rule[i + 1])
+            i += 2
+            continue
+        if ch == '"':
+            return "".join(out)
+        out.append(ch)
+        i += 1
+    return None
+
+
+def iptables_stale_chains(saved: SavedTable, network: str, valid_ids: Iterable[str]) -> list[str]:
+    """Chains of `network` whose container is not in `valid_ids` (found through their comments)."""
+    valid = {format_chain_name(network, cid) for cid in valid_ids}
+    stale = []
+    for chain in sorted(saved.chains):
+        if not chain.startswith("CNI-") or chain in valid:
+            continue
+        for rule in saved.rules_of(chain):
+            comment = _saved_comment(rule)
+            parsed = parse_go_comment(comment) if comment is not None else None
+            if parsed and parsed[0] == network and format_chain_name(network, parsed[1]) == chain:
+                stale.append(chain)
+                break
+    return stale
+
+
+# ---------------------------------------------------------------- nftables rendering (pure)
+
+
+def nft_setup_script(
+    cidrs: Sequence[str], network: str, ifname: str, container_id: str, stale_handles: Iterable[int]
+) -> str:
+    table = f"inet {TABLE}"
+    lines = [
+        f"add table {table} {{ comment {nft.quote(TABLE_COMMENT)} ; }}",
+        f"add chain {table} {CHAIN} {{ comment {nft.quote(CHAIN_COMMENT)} ; }}",
+        f"add chain {table} postrouting {{ type nat hook postrouting priority srcnat ; }}",
+        f"flush chain {table} postrouting",
+        f"add rule {table} postrouting ip daddr == 224.0.0.0/4 return",
+        f"add rule {table} postrouting ip6 daddr == ff00::/8 return",
+        f"add rule {table} postrouting goto {CHAIN}",
+    ]
+    lines += [f"delete rule {table} {CHAIN} handle {handle}" for handle in stale_handles]
+    comment = nft.quote(comment_for_instance(network, ifname, container_id))
+    for cidr in cidrs:
+        iface = ipaddress.ip_interface(cidr)
+        proto = "ip6" if iface.version == 6 else "ip"
+        lines.append(
+            f"add rule {table} {CHAIN} {proto} saddr == {iface.ip} {proto} daddr != {iface.network} "
+            f"masquerade comment {comment}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def nft_delete_script(handles: Iterable[int]) -> str:
+    return "".join(f"delete rule inet {TABLE} {CHAIN} handle {h}\n" for h in handles)
+
+
+# ---------------------------------------------------------------- kernel edge
+
+
+def _nft_rules() -> list[dict]:
+    return nft.rules("inet", TABLE, CHAIN)
+
+
+def _handles_with_prefix(prefix: str) -> list[int]:
+    return [r["handle"] for r in _nft_rules() if str(r.get("comment", "")).startswith(prefix)]
+
+
+def _saved(ipv6: bool) -> SavedTable:
+    return SavedTable.parse(iptables.save("nat", ipv6))
+
+
+def _by_family(cidrs: Sequence[str]) -> dict[bool, list[str]]:
+    out: dict[bool, list[str]] = {}
+    for cidr in cidrs:
+        out.setdefault(ipaddress.ip_interface(cidr).version == 6, []).append(cidr)
+    return out
+
+
+def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, container_id: str) -> None:
+    """Masquerade traffic from each `cidrs` IP to anything outside its subnet."""
+    chosen = choose_backend(backend)
+    if chosen == "nftables":
+        stale = _handles_with_prefix(hash_for_instance(network, ifname, container_id))
+        nft.apply(nft_setup_script(cidrs, network, ifname, container_id, stale))
+        return
+    chain = format_chain_name(network, container_id)
+    comment = format_comment(network, container_id)
+    for ipv6, family_cidrs in _by_family(cidrs).items():
+        script = iptables_setup_script(_saved(ipv6), family_cidrs, chain, comment)
+        if script:
+            iptables.restore(script, ipv6)
+
+
+def _teardown_iptables(network: str, container_id: str) -> list[str]:
+    chain = format_chain_name(network, container_id)
+    errors = []
+    for ipv6 in (False, True):
+        try:
+            script = iptables_teardown_script(_saved(ipv6), chain)
+            if script:
+                iptables.restore(script, ipv6)
+        except CNIError as err:
+            if iptables.available(ipv6):
+                errors.append(str(err))
+    return errors
+
+
+def _teardown_nft(network: str, ifname: str, container_id: str) -> list[str]:
+    try:
+        handles = _handles_with_prefix(hash_for_instance(network, ifname, container_id))
+        if handles:
+            nft.apply(nft_delete_script(handles))
+    except CNIError as err:
+        if nft.available():
+            return [str(err)]
+    return []
+
+
+def teardown(network: str, ifname: str, container_id: str) -> None:
+    """Remove this attachment's rules from both backends (it may have been made by either)."""
+    errors = _teardown_iptables(network, container_id) + _teardown_nft(network, ifname, container_id)
+    if errors:
+        raise CNIError(ErrCode.INTERNAL, "\n".join(errors))
+
+
+def gc(network: str, attachments: Iterable[tuple[str, str]]) -> None:
+    """Remove rules of `network` whose (containerID, ifname) is not in `attachments`."""
+    attachments = list(attachments)
+    errors: list[str] = []
+    for ipv6 in (False, True):
+        try:
+            saved = _saved(ipv6)
+            lines: list[str] = []
+            for chain in iptables_stale_chains(saved, network, [cid for cid, _ in attachments]):
+                lines += iptables_teardown_script(saved, chain)[1:-1]
+            if lines:
+                iptables.restore(["*nat", *lines, "COMMIT"], ipv6)
+        except CNIError as err:
+            if iptables.available(ipv6):
+                errors.append(str(err))
+    try:
+        valid = {comment_for_instance(network, ifname, cid) for cid, ifname in attachments}
+        prefix = hash_for_network(network)
+        handles = [
+            r["handle"]
+            for r in _nft_rules()
+            if str(r.get("comment", "")).startswith(prefix) and r.get("comment") not in valid
+        ]
+        if handles:
+            nft.apply(nft_delete_script(handles))
+    except CNIError as err:
+        if nft.available():
+            errors.append(str(err))
+    if errors:
+        raise CNIError(ErrCode.INTERNAL, "\n".join(errors))

@@ -1,0 +1,310 @@
+"""The bridge plugin's verbs: parse, validate, act, report (Go's plugins/main/bridge)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from libcni.skel import CmdArgs
+from libcni.types.errors import CNIError, ErrCode
+from libcni.types.results import Interface, Result, convert
+from libcni.types.version import FAMILY_020, family_of
+from pkg import ipam, ipmasq, spoofcheck, sysctl
+
+from .config import BridgeConf, load, validate_for_add
+from .gateways import calc_gateways
+from .rollback import Rollback
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyroute2 import IPRoute
+
+    from pkg.ns import NetNS
+
+PORT_UP_WAITS = (0, 0.05, 0.5, 1.0, 1.0)
+FORWARDING = {4: "net/ipv4/ip_forward", 6: "net/ipv6/conf/all/forwarding"}
+
+
+def unique_id(container_id: str, ifname: str) -> str:
+    return f"{container_id}-{ifname}"
+
+
+def open_netns(path: str) -> NetNS:
+    from pkg.ns import NetNS
+
+    try:
+        return NetNS.open(path)
+    except CNIError as err:
+        raise type(err)(err.code, f'failed to open netns "{path}": {err.msg}') from None
+
+
+# ---------------------------------------------------------------- ADD
+
+
+def cmd_add(args: CmdArgs) -> Result:
+    conf = load(args.stdin_data, args.args)
+    validate_for_add(conf)
+    if not conf.is_layer3 and family_of(args.config_version) is FAMILY_020:
+        # Go creates everything and then fails to print; fail before touching anything.
+        raise CNIError(ErrCode.INTERNAL, "cannot convert: no valid IP addresses")
+
+    from pkg.netlink import iproute
+
+    ipr = iproute()
+    netns: NetNS | None = None
+    try:
+        with Rollback() as rollback:
+            from .bridge_link import ensure_bridge
+
+            bridge = ensure_bridge(ipr, conf.bridge, conf.mtu, conf.promiscMode, conf.vlan_filtering)
+            netns = open_netns(args.netns)
+            result = _add(args, conf, ipr, netns, bridge, rollback)
+            convert(result, args.config_version)  # a result that cannot be printed rolls back too
+            return result
+    finally:
+        ipr.close()
+        if netns is not None:
+            netns.close()
+
+
+def _add(
+    args: CmdArgs, conf: BridgeConf, ipr: IPRoute, netns: NetNS, bridge: Any, rollback: Rollback
+) -> Result:
+    from pkg.link import create_veth, delete_link, get_link, mac
+
+    from .bridge_link import setup_port
+
+    host_name = create_veth(
+        ipr, args.ifname, netns, mtu=conf.mtu, container_mac=conf.mac, master=bridge["index"], up=True
+    )
+    rollback.push(f"delete {host_name}", lambda: delete_link(ipr, host_name))
+    try:
+        sysctl.write(f"net/ipv6/conf/{host_name}/accept_ra", "0")
+    except OSError:
+        pass
+    host_link = get_link(ipr, host_name)
+    setup_port(
+        ipr,
+        host_link["index"],
+        host_name,
+        hairpin=conf.hairpinMode,
+        isolated=conf.portIsolation,
+        vlan=conf.vlan,
+        vlans=conf.vlans,
+        preserve_default_vlan=conf.preserveDefaultVlan,
+    )
+
+    cipr = netns.iproute()
+    try:
+        container_link = get_link(cipr, args.ifname)
+        container = Interface(name=args.ifname, mac=mac(container_link), sandbox=args.netns)
+        bridge_iface = Interface(name=conf.bridge, mac=mac(bridge))
+        host_iface = Interface(name=host_name, mac=mac(host_link))
+        result = Result(cniVersion=args.config_version, interfaces=[bridge_iface, host_iface, container])
+
+        if conf.macspoofchk:
+            ref = unique_id(args.container_id, args.ifname)
+            spoofcheck.setup(host_name, container.mac, ref)
+            rollback.push("spoof-check teardown", lambda: spoofcheck.teardown_quietly(ref))
+
+        if conf.is_layer3:
+            _add_layer3(args, conf, ipr, cipr, netns, bridge, result, rollback)
+        elif not conf.disableContainerInterface:
+            try:
+                cipr.link("set", index=container_link["index"], state="up")
+            except Exception as err:
+                raise CNIError(ErrCode.INTERNAL, f'failed to set "{args.ifname}" up: {err}') from None
+    finally:
+        cipr.close()
+
+    if not conf.disableContainerInterface:
+        host_link = _wait_port_up(ipr, host_name)
+    else:
+        host_link = get_link(ipr, host_name)
+    # Both MACs can change after enslaving and addressing: report what they are now.
+    host_iface.mac = mac(host_link)
+    from .bridge_link import bridge_by_name
+
+    bridge_iface.mac = mac(bridge_by_name(ipr, conf.bridge))
+    if not conf.dns.is_empty():
+        result.dns = conf.dns.model_copy(deep=True)
+    return result
+
+
+def _add_layer3(
+    args: CmdArgs,
+    conf: BridgeConf,
+    ipr: IPRoute,
+    cipr: IPRoute,
+    netns: NetNS,
+    bridge: Any,
+    result: Result,
+    rollback: Rollback,
+) -> None:
+    from pkg.configure import configure_iface
+
+    from .bridge_link import ensure_addr, ensure_vlan_gateway
+
+    ipam_result = ipam.exec_add(conf.ipam_type, args)
+    rollback.push("IPAM DEL", lambda: ipam.exec_del(conf.ipam_type, args))
+    result.ips = ipam_result.ips
+    result.routes = ipam_result.routes
+    result.dns = ipam_result.dns
+    if not result.ips:
+        raise CNIError(ErrCode.INTERNAL, "IPAM plugin returned missing IP config")
+    gateways = calc_gateways(result, conf.is_gateway, conf.isDefaultGateway)
+
+    with netns.entered():
+        _try_sysctls(args.ifname, conf.enabledad)
+    configure_iface(cipr, netns, args.ifname, result)
+
+    if conf.is_gateway:
+        vlan_iface: Interface | None = None
+        for family in (4, 6):
+            for gateway in gateways.by_family[family]:
+                if conf.vlan:
+                    from pkg.ns import NetNS
+
+                    with NetNS.current() as host:
+                        try:
+                            target = ensure_vlan_gateway(
+                                ipr, bridge, conf.vlan, conf.preserveDefaultVlan, host
+                            )
+                        except CNIError as err:
+                            raise CNIError(err.code, f"failed to create vlan interface: {err.msg}") from None
+                    if vlan_iface is None:
+                        vlan_iface = Interface(name=target.get("ifname"), mac=target.get("address") or "")
+                        result.interfaces.append(vlan_iface)
+                    what = "failed to set vlan interface for bridge with addr"
+                else:
+                    target = bridge
+                    what = "failed to set bridge addr"
+                try:
+                    ensure_addr(ipr, target, family, gateway, conf.forceAddress)
+                except CNIError as err:
+                    raise CNIError(err.code, f"{what}: {err.msg}") from None
+            if gateways.by_family[family]:
+                try:
+                    sysctl.ensure(FORWARDING[family], "1")
+                except OSError as err:
+                    raise CNIError(ErrCode.INTERNAL, f"failed to enable forwarding: {err}") from None
+
+    if conf.ipMasq:
+        cidrs = [ipc.address for ipc in result.ips]
+        ipmasq.setup(conf.ipMasqBackend, cidrs, conf.name, args.ifname, args.container_id)
+        rollback.push("ipMasq teardown", lambda: ipmasq.teardown(conf.name, args.ifname, args.container_id))
+
+
+def _try_sysctls(ifname: str, enable_dad: bool) -> None:
+    """DAD and ARP-notify settings of the container interface; errors ignored like Go."""
+    settings = [(f"net/ipv6/conf/{ifname}/accept_dad", "1" if enable_dad else "0")]
+    if enable_dad:
+        settings.insert(0, (f"net/ipv6/conf/{ifname}/enhanced_dad", "1"))
+    settings.append((f"net/ipv4/conf/{ifname}/arp_notify", "1"))
+    for name, value in settings:
+        try:
+            sysctl.write(name, value)
+        except OSError:
+            pass
+
+
+def _wait_port_up(ipr: IPRoute, host_name: str) -> Any:
+    from pkg.link import get_link
+
+    link = None
+    for wait in PORT_UP_WAITS:
+        time.sleep(wait)
+        link = get_link(ipr, host_name)
+        if link is None:
+            raise CNIError(ErrCode.INTERNAL, f'failed to lookup "{host_name}": Link not found')
+        if link.get("operstate") == "UP":
+            return link
+    state = (link.get("operstate") or "unknown").lower() if link is not None else "unknown"
+    raise CNIError(ErrCode.INTERNAL, f"bridge port in error state: {state}")
+
+
+# ---------------------------------------------------------------- DEL
+
+
+def cmd_del(args: CmdArgs) -> None:
+    """Idempotent: a missing netns, interface, rule or allocation is not an error."""
+    conf = load(args.stdin_data, args.args)
+    if args.netns:
+        _delete_container_link(args)
+    first_error: CNIError | None = None
+    if conf.is_layer3:
+        try:
+            ipam.exec_del(conf.ipam_type, args)
+        except CNIError as err:
+            first_error = err
+    if conf.macspoofchk:
+        spoofcheck.teardown_quietly(unique_id(args.container_id, args.ifname))
+    if conf.is_layer3 and conf.ipMasq:
+        # Found by chain name / comment hash: works without the netns or the container IPs.
+        try:
+            ipmasq.teardown(conf.name, args.ifname, args.container_id)
+        except CNIError as err:
+            first_error = first_error or err
+    if first_error is not None:
+        raise first_error
+
+
+def _delete_container_link(args: CmdArgs) -> None:
+    from pkg.ns import NetNS, NetNSNotFound
+
+    try:
+        netns = NetNS.open(args.netns)
+    except NetNSNotFound:
+        return  # the runtime already removed the netns: nothing left inside to delete
+    with netns:
+        from pkg.link import delete_link
+
+        cipr = netns.iproute()
+        try:
+            delete_link(cipr, args.ifname)
+        finally:
+            cipr.close()
+
+
+# ---------------------------------------------------------------- CHECK, GC, STATUS
+
+
+def cmd_check(args: CmdArgs) -> None:
+    from .check import check
+
+    conf = load(args.stdin_data, args.args)
+    with open_netns(args.netns) as netns:
+        if conf.is_layer3:  # Go delegates even without IPAM and so always fails in L2 mode
+            ipam.exec_check(conf.ipam_type, args)
+        prev = conf.prev_result()
+        if prev is None:
+            raise CNIError(ErrCode.INTERNAL, "Required prevResult missing")
+        check(args, conf, netns, prev)
+
+
+def cmd_gc(args: CmdArgs) -> None:
+    """Remove masquerade rules of this network's attachments that are no longer valid."""
+    conf = load(args.stdin_data, args.args)
+    attachments = [(a.containerID, a.ifname) for a in conf.gc_valid_attachments()]
+    ipmasq.gc(conf.name, attachments)
+    if conf.is_layer3:
+        ipam.exec_gc(conf.ipam_type, args)
+
+
+def cmd_status(args: CmdArgs) -> None:
+    conf = load(args.stdin_data, args.args)
+    from pkg.link import get_link, kind
+    from pkg.netlink import iproute
+
+    ipr = iproute()
+    try:
+        link = get_link(ipr, conf.bridge)
+    finally:
+        ipr.close()
+    if link is not None and kind(link) != "bridge":
+        raise CNIError(
+            ErrCode.PLUGIN_NOT_AVAILABLE,
+            f'"{conf.bridge}" already exists but is not a bridge',
+            "the bridge plugin cannot attach containers to it",
+        )
+    if conf.is_layer3:
+        ipam.exec_status(conf.ipam_type, args)

@@ -1,0 +1,141 @@
+"""The bridge plugin's configuration: keys, defaults and validation (Go's loadNetConf)."""
+
+from __future__ import annotations
+
+from pydantic import PrivateAttr, field_validator
+
+from libcni.types.args import load_args
+from libcni.types.config import NetConf, load_conf
+from libcni.types.errors import CNIError, ErrCode
+from libcni.types.gomodel import GoModel
+from libcni.validate import validate_ifname
+from pkg.ipmasq import validate_backend
+from pkg.mac import parse_mac
+
+DEFAULT_BRIDGE = "cni0"
+MAX_VLAN = 4094
+
+
+class VlanTrunk(GoModel):
+    minID: int | None = None
+    maxID: int | None = None
+    id: int | None = None
+
+
+class MacHolder(GoModel):
+    mac: str = ""
+
+
+class BridgeArgs(GoModel):
+    cni: MacHolder = MacHolder()
+
+
+class BridgeConf(NetConf):
+    bridge: str = DEFAULT_BRIDGE
+    isGateway: bool = False
+    isDefaultGateway: bool = False
+    forceAddress: bool = False
+    ipMasq: bool = False
+    ipMasqBackend: str | None = None
+    mtu: int = 0
+    hairpinMode: bool = False
+    promiscMode: bool = False
+    vlan: int = 0
+    vlanTrunk: list[VlanTrunk] | None = None
+    preserveDefaultVlan: bool = False
+    macspoofchk: bool = False
+    enabledad: bool = False
+    disableContainerInterface: bool = False
+    portIsolation: bool = False
+    args: BridgeArgs = BridgeArgs()
+    runtimeConfig: MacHolder = MacHolder()
+    # derived in load(): the container MAC (by precedence) and the trunk VIDs
+    _mac: str = PrivateAttr("")
+    _vlans: list[int] | None = PrivateAttr(None)
+
+    @property
+    def mac(self) -> str:
+        return self._mac
+
+    @property
+    def vlans(self) -> list[int]:
+        return self._vlans or []
+
+    @field_validator("vlan")
+    @classmethod
+    def _vlan_range(cls, value: int) -> int:
+        if value < 0 or value > MAX_VLAN:
+            raise ValueError(f"invalid VLAN ID {value} (must be between 0 and {MAX_VLAN})")
+        return value
+
+    @property
+    def is_layer3(self) -> bool:
+        return self.ipam_type != ""
+
+    @property
+    def is_gateway(self) -> bool:
+        return self.isGateway or self.isDefaultGateway
+
+    @property
+    def vlan_filtering(self) -> bool:
+        return self.vlan != 0 or self.vlanTrunk is not None
+
+
+def collect_vlan_trunk(trunk: list[VlanTrunk] | None) -> list[int] | None:
+    """The sorted, de-duplicated VIDs of `vlanTrunk` (None when there are none), Go's errors."""
+    if trunk is None:
+        return None
+    vids: set[int] = set()
+    for item in trunk:
+        if item.minID is not None and item.maxID is not None:
+            if not 0 < item.minID <= MAX_VLAN:
+                raise _invalid("incorrect trunk minID parameter")
+            if not 0 < item.maxID <= MAX_VLAN:
+                raise _invalid("incorrect trunk maxID parameter")
+            if item.maxID < item.minID:
+                raise _invalid("minID is greater than maxID in trunk parameter")
+            vids.update(range(item.minID, item.maxID + 1))
+        elif item.maxID is not None:
+            raise _invalid("minID and maxID should be configured simultaneously, minID is missing")
+        elif item.minID is not None:
+            raise _invalid("minID and maxID should be configured simultaneously, maxID is missing")
+        if item.id is not None:
+            if not 0 < item.id <= MAX_VLAN:
+                raise _invalid("incorrect trunk id parameter")
+            vids.add(item.id)
+    return sorted(vids) or None
+
+
+def _invalid(message: str) -> CNIError:
+    return CNIError(ErrCode.INVALID_NETWORK_CONFIG, message)
+
+
+def load(stdin: bytes, cni_args: str) -> BridgeConf:
+    """Parse and validate the config and CNI_ARGS (every verb does this, like Go)."""
+    conf: BridgeConf = load_conf(BridgeConf, stdin, prefix="failed to load netconf: ")
+    conf._vlans = collect_vlan_trunk(conf.vlanTrunk)
+    try:
+        validate_ifname(conf.bridge)
+    except CNIError as err:
+        raise CNIError(
+            ErrCode.INVALID_NETWORK_CONFIG, f'invalid "bridge" {conf.bridge!r}: {err.msg}'
+        ) from None
+    mac = load_args(cni_args, {"MAC"}).get("MAC", "")
+    mac = conf.args.cni.mac or mac
+    conf._mac = conf.runtimeConfig.mac or mac
+    return conf
+
+
+def validate_for_add(conf: BridgeConf) -> None:
+    """The checks Go makes at the start of ADD."""
+    if conf.is_layer3 and conf.disableContainerInterface:
+        raise _invalid("cannot use IPAM when DisableContainerInterface flag is set")
+    if conf.hairpinMode and conf.promiscMode:
+        raise _invalid("cannot set hairpin mode and promiscuous mode at the same time")
+    if conf.ipMasq:
+        validate_backend(conf.ipMasqBackend)
+    if conf.mac:
+        field = (
+            "runtimeConfig.mac" if conf.runtimeConfig.mac else "args.cni.mac" if conf.args.cni.mac else "MAC"
+        )
+        conf._mac = parse_mac(conf.mac, field)
