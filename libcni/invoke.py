@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -59,28 +61,57 @@ def exec_plugin(
 ) -> bytes:
     """Run a plugin; return its stdout on success, raise its CNI error otherwise.
 
-    A plugin that outlives `timeout` is killed and reported (code 11); ETXTBSY is retried
-    with a fresh process each time."""
+    A plugin that outlives `timeout` is killed with everything it started (it runs in its own
+    process group) and reported as code 11 with its stderr; ETXTBSY is retried with a fresh
+    process each time (Go's retry reused its command object, cni#855)."""
     for attempt in range(TEXT_FILE_BUSY_RETRIES):
         try:
-            proc = subprocess.run(
-                [path], input=stdin, capture_output=True, env=dict(env), timeout=timeout, check=False
+            proc = subprocess.Popen(
+                [path],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=dict(env),
+                process_group=0,
             )
             break
-        except subprocess.TimeoutExpired:
-            raise CNIError(
-                ErrCode.TRY_AGAIN_LATER, f"plugin {path} timed out after {timeout} s and was killed"
-            ) from None
         except OSError as err:
-            if err.errno == 26 and attempt + 1 < TEXT_FILE_BUSY_RETRIES:  # ETXTBSY
+            if err.errno == errno.ETXTBSY and attempt + 1 < TEXT_FILE_BUSY_RETRIES:
                 time.sleep(1)
                 continue
             raise CNIError(ErrCode.INTERNAL, f"failed to execute plugin {path}: {err.strerror}") from None
+    try:
+        stdout, stderr = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stderr = _kill_group(proc)
+        raise CNIError(
+            ErrCode.TRY_AGAIN_LATER,
+            f"plugin {path} timed out after {timeout:g} s and was killed",
+            stderr.decode(errors="replace").strip(),
+        ) from None
     if proc.returncode != 0:
-        raise plugin_error(proc.stdout, proc.stderr, proc.returncode)
-    if proc.stderr and stderr_sink is not None:
-        stderr_sink(proc.stderr)
-    return proc.stdout
+        raise plugin_error(stdout, stderr, proc.returncode)
+    if stderr and stderr_sink is not None:
+        stderr_sink(stderr)
+    return stdout
+
+
+def _kill_group(proc: subprocess.Popen) -> bytes:
+    """SIGKILL the plugin's process group; return what it wrote to stderr so far."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        _, stderr = proc.communicate(timeout=2)
+    except subprocess.TimeoutExpired:
+        # Something outside the group still holds our pipes: stop reading, just reap.
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        proc.wait()
+        stderr = b""
+    return stderr or b""
 
 
 def delegate_env(env: Mapping[str, str], command: str) -> dict[str, str]:

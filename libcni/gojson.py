@@ -1,0 +1,156 @@
+"""JSON read and written the way Go's encoding/json does, for byte-compatible files and requests.
+
+Go decodes an untyped JSON object into map[string]interface{} (every number a float64) and
+encodes maps with their keys sorted, compactly, with <, > and & escaped. libcni builds every
+plugin request and every cache file that way, so we must too: `loads` keeps Go's number
+semantics (all floats) and `dumps` writes Go's bytes. Dicts of type `Struct` keep their key
+order (a Go struct's field order) instead of being sorted; `Raw` embeds pre-encoded JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+
+class Struct(dict):
+    """A JSON object whose keys are written in insertion order (a Go struct, not a map)."""
+
+
+class Raw:
+    """Already-encoded JSON, written as is (a json.RawMessage or a value with MarshalJSON)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes | str) -> None:
+        self.data = data.decode() if isinstance(data, bytes) else data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
+
+
+def loads(data: bytes | str, go_numbers: bool = True) -> Any:
+    """Decode like json.Unmarshal into interface{}: numbers become floats (float64) when
+    `go_numbers`; invalid UTF-8 becomes U+FFFD; NaN/Infinity are rejected."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    if go_numbers:
+        return json.loads(text, parse_int=float, parse_constant=_reject_constant)
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def format_float(value: float) -> str:
+    """Go's float64 encoding: shortest digits, plain notation for 1e-6 <= |v| < 1e21."""
+    if math.isnan(value) or math.isinf(value):
+        raise ValueError(f"json: unsupported value: {value}")
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    shortest = repr(value)
+    magnitude = abs(value)
+    if 1e-6 <= magnitude < 1e21:
+        text = format(Decimal(shortest), "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
+    mantissa, _, exponent = shortest.partition("e")
+    if mantissa.endswith(".0"):
+        mantissa = mantissa[:-2]
+    sign = exponent[0] if exponent[0] in "+-" else "+"
+    digits = exponent.lstrip("+-").lstrip("0") or "0"
+    if len(digits) == 1 and sign == "-":
+        return f"{mantissa}e-{digits}"
+    if sign == "-":
+        return f"{mantissa}e-{digits.zfill(2)}"
+    return f"{mantissa}e+{digits.zfill(2)}"
+
+
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def quote(text: str) -> str:
+    """A Go-escaped JSON string (HTML-safe, U+2028/9 escaped, lone surrogates replaced)."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[ch])
+        elif code < 0x20 or ch in "<>&" or code in (0x2028, 0x2029):
+            out.append(f"\\u{code:04x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(quote(value))
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(format_float(value))
+    elif isinstance(value, Raw):
+        if indent is None:
+            out.append(value.data)
+        else:
+            _encode(loads(value.data, go_numbers=False), out, indent, level)
+    elif isinstance(value, dict):
+        items = list(value.items()) if isinstance(value, Struct) else sorted(value.items())
+        if not items:
+            out.append("{}")
+            return
+        out.append("{")
+        for i, (key, item) in enumerate(items):
+            if i:
+                out.append(",")
+            if indent is not None:
+                out.append("\n" + indent * (level + 1))
+            out.append(quote(str(key)))
+            out.append(": " if indent is not None else ":")
+            _encode(item, out, indent, level + 1)
+        if indent is not None:
+            out.append("\n" + indent * level)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            # Go writes a nil slice as null; callers that mean "absent" leave the key out.
+            out.append("[]")
+            return
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            if indent is not None:
+                out.append("\n" + indent * (level + 1))
+            _encode(item, out, indent, level + 1)
+        if indent is not None:
+            out.append("\n" + indent * level)
+        out.append("]")
+    else:
+        raise TypeError(f"json: unsupported type: {type(value).__name__}")
+
+
+def dumps(value: Any, indent: str | None = None) -> bytes:
+    """Encode like json.Marshal (or json.MarshalIndent(v, "", indent) when `indent` is set)."""
+    out: list[str] = []
+    _encode(value, out, indent, 0)
+    return "".join(out).encode()
+
+
+def sort_keys_deep(value: Any) -> Any:
+    """What a Go struct becomes after a round trip through map[string]interface{}: plain maps."""
+    if isinstance(value, dict):
+        return {k: sort_keys_deep(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [sort_keys_deep(v) for v in value]
+    return value
