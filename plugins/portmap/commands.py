@@ -1,0 +1,112 @@
+"""portmap verbs: forward host ports to the container addresses of the previous result.
+
+ADD: parse, pick the container's first IPv4 / IPv6, apply the backend's rules (one atomic
+batch), flush stale UDP conntrack entries, enable route_localnet for 127.0.0.1 (v4 + snat),
+print prevResult. No mappings: nothing is touched, on any verb.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from types import ModuleType
+
+from libcni.skel import CmdArgs
+from libcni.types.errors import CNIError, ErrCode
+from libcni.types.results import Result
+
+from .config import IPTABLES, PortMapConfig, parse_config, with_prefix
+
+PARSE_PREFIX = "failed to parse config: "
+_BACKENDS = {"iptables": "plugins.portmap.iptables_backend", "nftables": "plugins.portmap.nft_backend"}
+
+
+def backend_module(name: str) -> ModuleType:
+    return importlib.import_module(_BACKENDS[name])
+
+
+def _iptables_usable() -> bool:
+    return backend_module("iptables").usable()
+
+
+def _nftables_usable() -> bool:
+    return backend_module("nftables").usable()
+
+
+def load(
+    args: CmdArgs, *, strict: bool, prefix: str = PARSE_PREFIX, need_backend: bool = False
+) -> PortMapConfig:
+    try:
+        return parse_config(
+            args.stdin_data,
+            args.ifname,
+            iptables_usable=_iptables_usable,
+            nftables_usable=_nftables_usable,
+            strict=strict,
+            need_backend=need_backend,
+        )
+    except CNIError as err:
+        raise with_prefix(err, prefix) from None
+
+
+def cmd_add(args: CmdArgs) -> Result:
+    conf = load(args, strict=True)
+    if conf.prev_result is None:
+        raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "must be called as chained plugin")
+    if not conf.mappings:
+        return conf.prev_result
+    backend = backend_module(conf.backend)
+    nets = conf.container_nets
+    backend.forward(conf, args.container_id, nets)
+    try:
+        flush_udp_conntrack(conf, nets)
+        v4 = next((n for n in nets if n.family == 4), None)
+        if conf.snat and v4 is not None:
+            from .localnet import enable_route_localnet
+
+            enable_route_localnet(v4.ip)
+    except CNIError:
+        try:
+            backend.unforward(conf, args.container_id)
+        except CNIError:
+            pass
+        raise
+    return conf.prev_result
+
+
+def flush_udp_conntrack(conf: PortMapConfig, nets) -> None:
+    """After the rules are in, so new packets use them; failures are only logged (as in Go)."""
+    ports = sorted({m.host_port for m in conf.mappings if m.protocol == "udp"})
+    if not ports:
+        return
+    from .conntrack import delete_udp_entries
+
+    for net in nets:
+        try:
+            delete_udp_entries(ports, net.family)
+        except OSError as err:
+            sys.stderr.write(f"failed to delete stale UDP conntrack entries for {net.ip}: {err}\n")
+
+
+def cmd_del(args: CmdArgs) -> None:
+    conf = load(args, strict=False)
+    if not conf.mappings:
+        return
+    backend_module(conf.backend).unforward(conf, args.container_id)
+
+
+def cmd_check(args: CmdArgs) -> None:
+    conf = load(args, strict=True, prefix="")
+    if conf.prev_result is None:
+        raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "Required prevResult missing")
+    if not conf.mappings:
+        return
+    backend_module(conf.backend).check(conf, args.container_id, conf.container_nets)
+
+
+def cmd_gc(args: CmdArgs) -> None:
+    """Remove the rules of containers not in cni.dev/valid-attachments (not in Go's portmap).
+    iptables: this network's CNI-DN chains (named in their comments); nftables: rules whose
+    comment (the container ID) is not valid: the nft layout does not record the network."""
+    conf = load(args, strict=False, need_backend=True)
+    backend_module(conf.backend or IPTABLES).gc(conf)

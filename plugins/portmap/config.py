@@ -1,0 +1,268 @@
+"""portmap configuration: decoding, validation, backend choice and container addresses (pure).
+
+Messages for the checks Go also makes are worded as Go words them; the extra checks (port above
+65535, unknown protocol, bad hostIP, conflicting mappings) name the mapping in `details`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import Field
+
+from libcni.types.config import NetConf, load_conf
+from libcni.types.errors import CNIError, ErrCode
+from libcni.types.gomodel import GoModel
+from libcni.types.results import Result
+
+IPTABLES = "iptables"
+NFTABLES = "nftables"
+DEFAULT_MARK_BIT = 13
+PROTOCOLS = ("tcp", "udp", "sctp")
+
+
+class PortMapEntry(GoModel):
+    hostPort: int = 0
+    containerPort: int = 0
+    protocol: str = ""
+    hostIP: str = ""
+
+
+class RuntimeConfig(GoModel):
+    portMappings: list[PortMapEntry] = []
+
+
+class PortMapConf(NetConf):
+    backend: str | None = None
+    snat: bool | None = None
+    conditionsV4: list[str] | None = None
+    conditionsV6: list[str] | None = None
+    masqAll: bool = False
+    markMasqBit: int | None = None
+    externalSetMarkChain: str | None = None
+    runtimeConfig: RuntimeConfig = Field(default_factory=RuntimeConfig)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One validated port mapping; `host_ip` is '' or a canonical address."""
+
+    host_port: int
+    container_port: int
+    protocol: str
+    host_ip: str = ""
+
+    @property
+    def host_family(self) -> int | None:
+        return ipaddress.ip_address(self.host_ip).version if self.host_ip else None
+
+    def applies_to(self, family: int) -> bool:
+        """A hostIP of the other family skips the mapping for this family (as in Go)."""
+        return self.host_family in (None, family)
+
+    @property
+    def host_ip_match(self) -> str:
+        """The destination to match: '' for none or an unspecified address (0.0.0.0 / ::)."""
+        if not self.host_ip or ipaddress.ip_address(self.host_ip).is_unspecified:
+            return ""
+        return self.host_ip
+
+
+@dataclass(frozen=True)
+class ContainerNet:
+    """A container address with the prefix of its subnet as prevResult gave it (10.0.0.2/24)."""
+
+    address: str
+
+    @property
+    def interface(self) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
+        return ipaddress.ip_interface(self.address)
+
+    @property
+    def ip(self) -> str:
+        return str(self.interface.ip)
+
+    @property
+    def family(self) -> int:
+        return self.interface.version
+
+
+@dataclass
+class PortMapConfig:
+    """Everything the verbs need, decided once."""
+
+    name: str
+    backend: str
+    snat: bool
+    masq_all: bool
+    mark_bit: int
+    external_set_mark_chain: str | None
+    conditions_v4: list[str]
+    conditions_v6: list[str]
+    mappings: list[Mapping]
+    prev_result: Result | None
+    container_nets: list[ContainerNet] = field(default_factory=list)
+    valid_container_ids: set[str] = field(default_factory=set)
+
+    def conditions(self, family: int) -> list[str]:
+        return self.conditions_v6 if family == 6 else self.conditions_v4
+
+    def mappings_for(self, family: int) -> list[Mapping]:
+        return [m for m in self.mappings if m.applies_to(family)]
+
+
+def config_error(message: str, details: str = "") -> CNIError:
+    return CNIError(ErrCode.INVALID_NETWORK_CONFIG, message, details)
+
+
+def with_prefix(err: CNIError, prefix: str) -> CNIError:
+    return CNIError(err.code, prefix + err.msg, err.details)
+
+
+def detect_backend_of_conditions(conditions: list[str] | None) -> str:
+    """iptables conditions start with '-' or '!' (e.g. "-d", "!"); anything else is nft syntax."""
+    if not conditions or conditions[0] == "":
+        return ""
+    return IPTABLES if conditions[0][0] in "-!" else NFTABLES
+
+
+def backend_specific_options(conf: PortMapConf) -> dict[str, list[str]]:
+    options: dict[str, list[str]] = {}
+    if conf.externalSetMarkChain is not None:
+        options.setdefault(IPTABLES, []).append("externalSetMarkChain")
+    for key, conditions in (("conditionsV4", conf.conditionsV4), ("conditionsV6", conf.conditionsV6)):
+        backend = detect_backend_of_conditions(conditions)
+        if backend:
+            options.setdefault(backend, []).append(key)
+    return options
+
+
+def choose_backend(
+    conf: PortMapConf, iptables_usable: Callable[[], bool], nftables_usable: Callable[[], bool]
+) -> str:
+    """Go's ensureBackend: explicit `backend`, else iptables unless only nftables works."""
+    backend = conf.backend
+    if backend is None:
+        backend = NFTABLES if not iptables_usable() and nftables_usable() else IPTABLES
+    if backend not in (IPTABLES, NFTABLES):
+        raise config_error(f'unrecognized backend "{backend}"')
+    wrong = NFTABLES if backend == IPTABLES else IPTABLES
+    offending = backend_specific_options(conf).get(wrong)
+    if offending:
+        raise config_error(
+            f"{backend} backend was requested but configuration contains {wrong}-specific options "
+            f"[{' '.join(offending)}]"
+        )
+    return backend
+
+
+def describe_entry(index: int, entry: PortMapEntry) -> str:
+    text = json.dumps(entry.model_dump(), separators=(",", ":"))
+    return f"runtimeConfig.portMappings[{index}]: {text}"
+
+
+def validate_mappings(entries: list[PortMapEntry], strict: bool) -> list[Mapping]:
+    """Go's port checks always; with `strict` (ADD, CHECK) also range, protocol, hostIP, conflicts."""
+    mappings: list[Mapping] = []
+    for index, entry in enumerate(entries):
+        where = describe_entry(index, entry)
+        for port, what in ((entry.containerPort, "container"), (entry.hostPort, "host")):
+            if port <= 0 or (strict and port > 65535):
+                raise config_error(f"Invalid {what} port number: {port}", where)
+        protocol = entry.protocol.lower()
+        if strict and protocol not in PROTOCOLS:
+            raise config_error(
+                f'Invalid protocol "{entry.protocol}" in port mapping (want tcp, udp or sctp)', where
+            )
+        host_ip = entry.hostIP
+        if host_ip:
+            try:
+                host_ip = str(ipaddress.ip_address(host_ip))
+            except ValueError:
+                if strict:
+                    raise config_error(f'Invalid hostIP "{entry.hostIP}" in port mapping', where) from None
+        mappings.append(Mapping(entry.hostPort, entry.containerPort, protocol or entry.protocol, host_ip))
+    if strict:
+        check_conflicts(mappings, entries)
+    return mappings
+
+
+def check_conflicts(mappings: list[Mapping], entries: list[PortMapEntry]) -> None:
+    """The same protocol, host port and host address may not lead to two different container ports."""
+    seen: dict[tuple[int, str, int, str], int] = {}
+    for index, mapping in enumerate(mappings):
+        for family in (4, 6):
+            if not mapping.applies_to(family):
+                continue
+            key = (family, mapping.protocol, mapping.host_port, mapping.host_ip_match)
+            first = seen.setdefault(key, index)
+            if first != index and mappings[first].container_port != mapping.container_port:
+                raise config_error(
+                    f"Conflicting port mappings: {mapping.protocol} host port {mapping.host_port} "
+                    f"is mapped to container ports {mappings[first].container_port} and "
+                    f"{mapping.container_port}",
+                    f"{describe_entry(first, entries[first])}; {describe_entry(index, entries[index])}",
+                )
+
+
+def container_nets(result: Result, ifname: str) -> list[ContainerNet]:
+    """Go's pick: the first IPv4 and first IPv6 not on a known non-sandbox or other interface."""
+    found: dict[int, ContainerNet] = {}
+    for ip in result.ips:
+        net = ContainerNet(ip.address)
+        if net.family in found:
+            continue
+        index = ip.interface
+        if index is not None and 0 <= index < len(result.interfaces):
+            iface = result.interfaces[index]
+            if iface.name != ifname or not iface.sandbox:
+                continue
+        found[net.family] = net
+    return [found[family] for family in (4, 6) if family in found]
+
+
+def parse_config(
+    stdin: bytes,
+    ifname: str,
+    *,
+    iptables_usable: Callable[[], bool],
+    nftables_usable: Callable[[], bool],
+    strict: bool = True,
+    need_backend: bool = False,
+) -> PortMapConfig:
+    """Decode and validate (Go's parseConfig; messages unprefixed). The backend is probed only
+    when a decision depends on it, so a call without mappings runs no firewall tool."""
+    conf: PortMapConf = load_conf(PortMapConf, stdin, prefix="failed to parse network configuration: ")
+    try:
+        prev = conf.prev_result()
+    except CNIError as err:
+        raise with_prefix(err, "could not parse prevResult: ") from None
+    if conf.markMasqBit is not None and conf.externalSetMarkChain is not None:
+        raise config_error("Cannot specify externalSetMarkChain and markMasqBit")
+    mark_bit = DEFAULT_MARK_BIT if conf.markMasqBit is None else conf.markMasqBit
+    if not 0 <= mark_bit <= 31:
+        raise config_error("MasqMarkBit must be between 0 and 31")
+    entries = conf.runtimeConfig.portMappings
+    if need_backend or entries or conf.backend is not None or backend_specific_options(conf):
+        backend = choose_backend(conf, iptables_usable, nftables_usable)
+    else:
+        backend = IPTABLES  # unused: nothing to do without mappings
+    parsed = PortMapConfig(
+        name=conf.name,
+        backend=backend,
+        snat=True if conf.snat is None else conf.snat,
+        masq_all=conf.masqAll,
+        mark_bit=mark_bit,
+        external_set_mark_chain=conf.externalSetMarkChain,
+        conditions_v4=list(conf.conditionsV4 or []),
+        conditions_v6=list(conf.conditionsV6 or []),
+        mappings=validate_mappings(entries, strict),
+        prev_result=prev,
+        valid_container_ids={a.containerID for a in conf.gc_valid_attachments()},
+    )
+    if prev is not None:
+        parsed.container_nets = container_nets(prev, ifname)
+    return parsed

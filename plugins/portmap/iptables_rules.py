@@ -1,0 +1,330 @@
+"""The iptables rules of portmap (table nat) and the iptables-restore batches that apply them (pure).
+
+Names, comments and rule order are Go's, so either implementation can clean up after the other:
+
+    PREROUTING, OUTPUT:  -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT
+    CNI-HOSTPORT-DNAT:   -m comment --comment 'dnat name: "net" id: "cid"' -m multiport -p tcp
+                         --destination-ports 8080,8081 [conditions] -j CNI-DN-<hash>
+    CNI-DN-<hash>:       -p tcp --dport 8080 -s 10.0.0.2/24 -j CNI-HOSTPORT-SETMARK   (snat: hairpin)
+                         -p tcp --dport 8080 -s 127.0.0.1 -j CNI-HOSTPORT-SETMARK     (snat, v4: localhost)
+                         -p tcp --dport 8080 -j DNAT --to-destination 10.0.0.2:80
+    CNI-HOSTPORT-SETMARK: -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000
+    POSTROUTING (first): -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
+    CNI-HOSTPORT-MASQ:   -m mark --mark 0x2000/0x2000 -j MASQUERADE
+
+Each change is one `iptables-restore --noflush` batch built from an `iptables-save -t nat`
+snapshot: the container's chain is declared (which creates or flushes it) and refilled, stale
+jumps to it are deleted by their saved text, and shared rules are appended only when missing.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from pkg.hashing import format_chain_name
+
+from .config import ContainerNet, PortMapConfig
+
+TOP_LEVEL_DNAT_CHAIN = "CNI-HOSTPORT-DNAT"
+SET_MARK_CHAIN = "CNI-HOSTPORT-SETMARK"
+MARK_MASQ_CHAIN = "CNI-HOSTPORT-MASQ"
+OLD_TOP_LEVEL_SNAT_CHAIN = "CNI-HOSTPORT-SNAT"
+MULTIPORT_MAX = 15
+COMMENT_MAX = 255
+
+Rule = list[str]
+
+
+@dataclass
+class Chain:
+    """Go's chain: its own rules, and the rules in `entry_chains` that jump to it."""
+
+    name: str
+    entry_chains: list[str] = field(default_factory=list)
+    entry_rules: list[Rule] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    prepend_entry: bool = False
+
+    def entries(self) -> list[tuple[str, Rule]]:
+        return [(chain, [*rule, "-j", self.name]) for chain in self.entry_chains for rule in self.entry_rules]
+
+
+# ---------------------------------------------------------------------------------------------
+# The chains, as Go generates them
+
+
+def mark_spec(bit: int) -> str:
+    value = 1 << bit
+    return f"{value:#x}/{value:#x}"
+
+
+def set_mark_chain(bit: int) -> Chain:
+    return Chain(
+        SET_MARK_CHAIN,
+        rules=[
+            [
+                "-m",
+                "comment",
+                "--comment",
+                "CNI portfwd masquerade mark",
+                "-j",
+                "MARK",
+                "--set-xmark",
+                mark_spec(bit),
+            ]
+        ],
+    )
+
+
+def mark_masq_chain(bit: int) -> Chain:
+    # Prepended in POSTROUTING so the bridge/ptp ipMasq rules cannot stomp on it.
+    return Chain(
+        MARK_MASQ_CHAIN,
+        entry_chains=["POSTROUTING"],
+        entry_rules=[["-m", "comment", "--comment", "CNI portfwd requiring masquerade"]],
+        rules=[["-m", "mark", "--mark", mark_spec(bit), "-j", "MASQUERADE"]],
+        prepend_entry=True,
+    )
+
+
+def top_level_dnat_chain() -> Chain:
+    return Chain(
+        TOP_LEVEL_DNAT_CHAIN,
+        entry_chains=["PREROUTING", "OUTPUT"],
+        entry_rules=[["-m", "addrtype", "--dst-type", "LOCAL"]],
+    )
+
+
+def dnat_chain_name(network: str, container_id: str) -> str:
+    return format_chain_name(network, container_id, "DN-")
+
+
+def old_snat_chain_name(network: str, container_id: str) -> str:
+    return format_chain_name(network, container_id, "SN-")
+
+
+def trim_comment(text: str) -> str:
+    return text if len(text) <= COMMENT_MAX else text[:253] + "..."
+
+
+def dnat_comment(network: str, container_id: str) -> str:
+    return trim_comment(f'dnat name: "{network}" id: "{container_id}"')
+
+
+def split_ports(ports: list[int]) -> list[str]:
+    """multiport takes at most 15 ports per rule."""
+    return [
+        ",".join(str(p) for p in ports[i : i + MULTIPORT_MAX]) for i in range(0, len(ports), MULTIPORT_MAX)
+    ]
+
+
+def format_ip_port(net: ContainerNet, port: int) -> str:
+    return f"[{net.ip}]:{port}" if net.family == 6 else f"{net.ip}:{port}"
+
+
+def dnat_chain(conf: PortMapConfig, container_id: str, net: ContainerNet) -> Chain:
+    """The per-container chain with its entry rules (Go's genDnatChain + fillDnatRules)."""
+    chain = Chain(dnat_chain_name(conf.name, container_id), entry_chains=[TOP_LEVEL_DNAT_CHAIN])
+    comment = dnat_comment(conf.name, container_id)
+    conditions = conf.conditions(net.family)
+
+    # Entry rules: one per protocol (sorted) and group of 15 host ports, all mappings of the
+    # protocol included (also those skipped below for their hostIP's family), as in Go.
+    by_protocol: dict[str, list[int]] = {}
+    for mapping in conf.mappings:
+        by_protocol.setdefault(mapping.protocol, []).append(mapping.host_port)
+    for protocol in sorted(by_protocol):
+        for ports in split_ports(by_protocol[protocol]):
+            rule = ["-m", "comment", "--comment", comment, "-m", "multiport", "-p", protocol]
+            chain.entry_rules.append([*rule, "--destination-ports", ports, *conditions])
+
+    set_mark = conf.external_set_mark_chain or SET_MARK_CHAIN
+    any_source = "::/0" if net.family == 6 else "0.0.0.0/0"
+    for mapping in conf.mappings_for(net.family):
+        base = ["-p", mapping.protocol, "--dport", str(mapping.host_port)]
+        if mapping.host_ip_match:
+            base += ["-d", mapping.host_ip_match]
+        if conf.snat:
+            # Mark hairpin (and, for v4, localhost) traffic for masquerading before the DNAT.
+            chain.rules.append([*base, "-s", any_source if conf.masq_all else net.address, "-j", set_mark])
+            if net.family == 4 and not conf.masq_all:
+                chain.rules.append([*base, "-s", "127.0.0.1", "-j", set_mark])
+        chain.rules.append(
+            [*base, "-j", "DNAT", "--to-destination", format_ip_port(net, mapping.container_port)]
+        )
+    return chain
+
+
+def shared_chains(conf: PortMapConfig) -> list[Chain]:
+    """The chains every container uses, in Go's setup order."""
+    chains = []
+    if conf.snat and conf.external_set_mark_chain is None:
+        chains += [set_mark_chain(conf.mark_bit), mark_masq_chain(conf.mark_bit)]
+    chains.append(top_level_dnat_chain())
+    return chains
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading `iptables-save -t nat`
+
+
+@dataclass
+class NatTable:
+    """The nat table as iptables-save printed it: chains and each chain's rules (saved text)."""
+
+    chains: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> NatTable:
+        table = cls()
+        in_nat = False
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("*"):
+                in_nat = line == "*nat"
+            elif not in_nat or not line or line.startswith("#"):
+                continue
+            elif line.startswith(":"):
+                table.chains.setdefault(line[1:].split()[0], [])
+            elif line.startswith("-A "):
+                _, chain, *rest = line.split(" ", 2)
+                table.chains.setdefault(chain, []).append(rest[0] if rest else "")
+        return table
+
+    def has_chain(self, name: str) -> bool:
+        return name in self.chains
+
+    def has_rule(self, chain: str, rule: Rule) -> bool:
+        wanted = rule_signature(rule)
+        return any(rule_signature(saved_tokens(saved)) == wanted for saved in self.chains.get(chain, []))
+
+    def jumps_to(self, target: str) -> list[tuple[str, str]]:
+        """(chain, saved rule text) of every rule jumping or going to `target`."""
+        pattern = re.compile(rf"(^|\s)-[jg] {re.escape(target)}(\s|$)")
+        return [
+            (chain, saved)
+            for chain, rules in self.chains.items()
+            if chain != target
+            for saved in rules
+            if pattern.search(saved)
+        ]
+
+
+def saved_tokens(saved: str) -> Rule:
+    try:
+        return shlex.split(saved)
+    except ValueError:
+        return saved.split()
+
+
+def rule_signature(tokens: Rule) -> frozenset[tuple[str, ...]]:
+    """A rule as its set of (option, values...) groups, ignoring `-m` module loads: iptables-save
+    reorders options and adds implicit matches (`-m tcp`), so text equality is not enough."""
+    groups: list[tuple[str, ...]] = []
+    for token in tokens:
+        if token.startswith("-") and not token.lstrip("-").isdigit() or not groups:
+            groups.append((token,))
+        else:
+            groups[-1] = (*groups[-1], token)
+    return frozenset(g for g in groups if g[0] not in ("-m", "--match"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches
+
+
+def quote(token: str) -> str:
+    """A token for iptables-restore, which splits on blanks and knows double quotes with \\" inside."""
+    if token and not any(c.isspace() or c in "\"'\\" for c in token):
+        return token
+    return '"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def rule_line(command: str, chain: str, rule: Rule, position: int | None = None) -> str:
+    head = [command, chain] if position is None else [command, chain, str(position)]
+    return " ".join([*head, *(quote(t) for t in rule)])
+
+
+def batch(lines: list[str]) -> list[str]:
+    return ["*nat", *lines, "COMMIT"]
+
+
+def missing_shared_chains(conf: PortMapConfig, table: NatTable) -> list[str]:
+    """Shared chains to create before the batch (never declared in it: that would flush them)."""
+    return [c.name for c in shared_chains(conf) if not table.has_chain(c.name)]
+
+
+def add_batch(conf: PortMapConfig, container_id: str, net: ContainerNet, table: NatTable) -> list[str]:
+    """Set up one family: shared rules appended if missing, the container's chain rewritten whole."""
+    lines: list[str] = []
+    for chain in shared_chains(conf):
+        for rule in chain.rules:
+            if not table.has_rule(chain.name, rule):
+                lines.append(rule_line("-A", chain.name, rule))
+        for entry_chain, rule in chain.entries():
+            if not table.has_rule(entry_chain, rule):
+                command = "-I" if chain.prepend_entry else "-A"
+                lines.append(
+                    rule_line(command, entry_chain, rule, position=1 if chain.prepend_entry else None)
+                )
+    own = dnat_chain(conf, container_id, net)
+    lines = [f":{own.name} - [0:0]", *lines]  # declared: created, or flushed if it exists
+    lines += [f"-D {chain} {saved}" for chain, saved in table.jumps_to(own.name)]
+    lines += [rule_line("-A", own.name, rule) for rule in own.rules]
+    lines += [rule_line("-A", chain, rule) for chain, rule in own.entries()]
+    return batch(lines)
+
+
+def teardown_lines(table: NatTable, chain: str) -> list[str]:
+    """Delete every jump to `chain`, then flush and delete it; nothing if it does not exist."""
+    if not table.has_chain(chain):
+        return []
+    lines = [f"-D {source} {saved}" for source, saved in table.jumps_to(chain)]
+    return [*lines, f"-F {chain}", f"-X {chain}"]
+
+
+def del_batch(network: str, container_id: str, table: NatTable) -> list[str] | None:
+    """Remove the container's chain (and a legacy CNI-SN chain); None when there is nothing to do."""
+    lines = teardown_lines(table, dnat_chain_name(network, container_id))
+    lines += teardown_lines(table, old_snat_chain_name(network, container_id))
+    return batch(lines) if lines else None
+
+
+def check_batch(
+    conf: PortMapConfig, container_id: str, net: ContainerNet
+) -> tuple[list[str], list[tuple[str, Rule]]]:
+    """`-C` lines for every rule of the container (iptables-restore fails at the first missing one),
+    and the (chain, rule) each line checks, for the error message."""
+    own = dnat_chain(conf, container_id, net)
+    checks = [(own.name, rule) for rule in own.rules] + own.entries()
+    return batch([rule_line("-C", chain, rule) for chain, rule in checks]), checks
+
+
+_COMMENT = re.compile(r'--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))')
+
+
+def stale_dnat_chains(network: str, valid_ids: set[str], table: NatTable) -> list[str]:
+    """GC: this network's CNI-DN chains (named by their entry rule's comment) of containers that
+    are not in the valid attachments. Chain names are compared, so trimmed comments still work."""
+    keep = {dnat_chain_name(network, cid) for cid in valid_ids}
+    prefix = f'dnat name: "{network}" id: "'
+    stale: list[str] = []
+    for saved in table.chains.get(TOP_LEVEL_DNAT_CHAIN, []):
+        target = re.search(r"(?:^|\s)-j (CNI-DN-\S+)", saved)
+        comment = _COMMENT.search(saved)
+        if not target or not comment:
+            continue
+        text = comment.group(1).replace('\\"', '"') if comment.group(1) is not None else comment.group(2)
+        name = target.group(1)
+        if text.startswith(prefix) and name not in keep and name not in stale and table.has_chain(name):
+            stale.append(name)
+    return stale
+
+
+def gc_batch(network: str, valid_ids: set[str], table: NatTable) -> list[str] | None:
+    lines: list[str] = []
+    for chain in stale_dnat_chains(network, valid_ids, table):
+        lines += teardown_lines(table, chain)
+    return batch(lines) if lines else None

@@ -1,0 +1,78 @@
+"""The nftables backend: list the cni_hostport tables, apply one `nft -f -` transaction."""
+
+from __future__ import annotations
+
+import json
+
+from libcni.types.errors import CNIError, ErrCode
+from pkg import nft
+from pkg.command import run_parallel
+
+from . import nft_rules as rules
+from .config import ContainerNet, PortMapConfig
+
+FAMILIES = (4, 6)
+
+
+def list_rules(families: tuple[int, ...] = FAMILIES) -> list[rules.ListedRule]:
+    """The rules of each family's table (listed side by side); a missing table has none."""
+    argvs = [([nft.NFT, "-j", "list", "table", rules.family_name(f), rules.TABLE], None) for f in families]
+    listed: list[rules.ListedRule] = []
+    for family, proc in zip(families, run_parallel(argvs), strict=True):
+        if proc.returncode != 0:
+            continue  # no table (or no nft): nothing of ours there
+        try:
+            items = json.loads(proc.stdout or b"{}").get("nftables", [])
+        except ValueError:
+            continue
+        listed += rules.parse_listing(family, items)
+    return listed
+
+
+def apply_with_retry(render, families: tuple[int, ...], what: str) -> None:
+    """Render from a fresh listing and apply; once more if a listed rule vanished in between."""
+    for attempt in (1, 2):
+        script = render(list_rules(families))
+        if script is None:
+            return
+        try:
+            nft.apply(script)
+            return
+        except nft.NftError as err:
+            if attempt == 2 or "delete rule" not in script:
+                raise CNIError(ErrCode.INTERNAL, f"{what}: {err.msg.removeprefix('nft failed: ')}") from None
+
+
+def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
+    families = tuple(n.family for n in nets)
+    apply_with_retry(
+        lambda existing: rules.add_script(conf, container_id, nets, existing),
+        families,
+        "unable to set up nftables rules for port mappings",
+    )
+
+
+def unforward(conf: PortMapConfig, container_id: str) -> None:
+    apply_with_retry(
+        lambda existing: rules.del_script(container_id, existing), FAMILIES, "error deleting nftables rules"
+    )
+
+
+def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
+    existing = list_rules(tuple(n.family for n in nets))
+    for net in nets:
+        problem = rules.check_errors(conf, container_id, net, existing)
+        if problem:
+            raise CNIError(ErrCode.INTERNAL, problem)
+
+
+def gc(conf: PortMapConfig) -> None:
+    apply_with_retry(
+        lambda existing: rules.gc_script(conf.valid_container_ids, existing),
+        FAMILIES,
+        "error deleting nftables rules",
+    )
+
+
+def usable() -> bool:
+    return nft.available()
