@@ -34,3 +34,38 @@ def run(
         )
     except FileNotFoundError as err:
         return subprocess.CompletedProcess(list(argv), 127, b"", str(err).encode())
+
+
+def run_parallel(
+    commands: Sequence[tuple[Sequence[str], str | bytes | None]], timeout: float = 60.0
+) -> list[subprocess.CompletedProcess]:
+    """Run independent commands at the same time (e.g. iptables and ip6tables); results in order."""
+    if len(commands) <= 1:
+        return [run(argv, stdin, timeout) for argv, stdin in commands]
+    env = clean_env()
+    started: list[tuple[list[str], subprocess.Popen | None, bytes | None]] = []
+    for argv, stdin in commands:
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
+        except FileNotFoundError:
+            proc = None
+        started.append((list(argv), proc, data))
+    results = []
+    for argv, proc, data in started:
+        if proc is None:
+            results.append(subprocess.CompletedProcess(argv, 127, b"", f"{argv[0]}: not found".encode()))
+            continue
+        try:
+            out, err = proc.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        results.append(subprocess.CompletedProcess(argv, proc.returncode, out, err))
+    return results
