@@ -24,7 +24,7 @@ def main() -> int:
                     try:
                         data = sock.recv(1024)
                         break
-                    except socket.timeout:
+                    except TimeoutError:
                         continue
         except OSError as err:
             print(f"no answer from {proto} {host}:{port}: {err}", file=sys.stderr)
