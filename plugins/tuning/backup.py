@@ -16,7 +16,7 @@ from typing import Any
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.gomodel import GoModel
 
-DIR_MODE = 0o600  # what Go's MkdirAll gets (root needs no search bit)
+DIR_MODE = 0o700  # Go uses 0600, which only root can enter; same privacy, usable by anyone
 FILE_MODE = 0o600
 _MAX_SIZE = 1 << 20
 

@@ -39,6 +39,8 @@ def sysctl_path(key: str, ifname: str) -> str:
     """The file for `key` (Go's getSysctlFilename), refusing anything outside /proc/sys/net."""
     if "\0" in key:
         raise _invalid_key(key, "NUL byte in key")
+    if ".." in key.split("/"):
+        raise _invalid_key(key, "'..' is not allowed")
     slashed = key.replace(".", "/")
     if slashed.startswith("/"):
         raise _invalid_key(key, "absolute paths are not allowed, use a name relative to /proc/sys")
