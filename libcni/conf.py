@@ -334,9 +334,8 @@ def select_cni_version(cni_version: str, cni_versions: Any) -> str:
     """The version a list runs at: the highest of cniVersion and cniVersions not above the one
     we implement (Go drops higher ones; with nothing left the original cniVersion stays)."""
     if not isinstance(cni_versions, list):
-        raise ConfigError(
-            f"error parsing configuration list: invalid type for cniVersions: {_go_type_name(cni_versions)}"
-        )
+        # Go prints the type of its failed type assertion's result, always "[]interface {}".
+        raise ConfigError("error parsing configuration list: invalid type for cniVersions: []interface {}")
     candidates: list[str] = []
     for index, entry in enumerate(cni_versions):
         if not isinstance(entry, str):
@@ -496,3 +495,26 @@ def inject_conf(original: PluginConfig, new_values: dict[str, Any]) -> PluginCon
             raise ConfigError(f"key '{key}' value must not be nil")
         config[key] = value
     return network_plugin_conf_from_bytes(gojson.dumps(config))
+
+
+def list_network_confs(directory: str) -> list[tuple[str, NetworkConfigList | ConfigError]]:
+    """Every `.conf`, `.conflist` and `.json` file in name order with its network list (single
+    configs up-converted) or the error loading it: what runtimes such as containerd scan."""
+    found: list[tuple[str, NetworkConfigList | ConfigError]] = []
+    for path in conf_files(directory, [".conf", ".conflist", ".json"]):
+        try:
+            if path.endswith(".conflist"):
+                found.append((path, network_conf_from_file(path)))
+            else:
+                found.append((path, conf_list_from_conf(conf_from_file(path))))
+        except ConfigError as err:
+            found.append((path, err))
+    return found
+
+
+def load_default_network(directory: str) -> NetworkConfigList:
+    """The first file in name order that loads (the runtime convention for a default network)."""
+    for _, loaded in list_network_confs(directory):
+        if isinstance(loaded, NetworkConfigList):
+            return loaded
+    raise NoConfigsFoundError(directory)

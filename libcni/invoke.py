@@ -30,6 +30,11 @@ def find_in_path(plugin: str, paths: Sequence[str]) -> str:
     raise CNIError(ErrCode.INTERNAL, f'failed to find plugin "{plugin}" in path [{" ".join(paths)}]')
 
 
+def go_quote(text: str) -> str:
+    """Close to Go's %q: a double-quoted string with escapes."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def plugin_error(stdout: bytes, stderr: bytes, returncode: int) -> CNIError:
     """The error a failed plugin reported, read the way libcni reads it."""
     status = f"exit status {returncode}" if returncode >= 0 else f"signal: {-returncode}"
@@ -45,10 +50,10 @@ def plugin_error(stdout: bytes, stderr: bytes, returncode: int) -> CNIError:
                 str(data.get("details", "") or ""),
             )
         except ValueError as err:
-            text = stdout.decode(errors="replace")
-            return CNIError(0, f'netplugin failed but error parsing its diagnostic message "{text}": {err}')
+            text = go_quote(stdout.decode(errors="replace"))
+            return CNIError(0, f"netplugin failed but error parsing its diagnostic message {text}: {err}")
     if stderr.strip():
-        return CNIError(0, f'netplugin failed: "{stderr.decode(errors="replace")}": {status}')
+        return CNIError(0, f"netplugin failed: {go_quote(stderr.decode(errors='replace'))}: {status}")
     return CNIError(0, f"netplugin failed with no error message: {status}")
 
 

@@ -4,7 +4,8 @@ Every call appends {"plugin", "env" (CNI_* vars), "stdin"} as one JSON line to $
 Behaviour comes from the plugin's own config object (libcni passes unknown keys through):
   "fake": {
     "<VERB>": {"error": {"code": 7, "msg": "...", "details": "..."},   # print it, exit 1
-               "result": {...},        # ADD: print this (default: prevResult + one interface)
+               "result": {...},        # ADD: print this (else $FAKE_RESULT, else prevResult
+                                       #      plus one interface)
                "stdout": "raw text",   # print verbatim
                "stderr": "text",       # write to stderr
                "exit": 3,              # exit status
@@ -56,6 +57,8 @@ def main() -> None:
         sys.stdout.write(behaviour["stdout"])
     elif command == "ADD":
         result = behaviour.get("result")
+        if result is None and os.environ.get("FAKE_RESULT"):
+            result = json.loads(os.environ["FAKE_RESULT"])
         if result is None:
             result = conf.get("prevResult") or {"cniVersion": conf.get("cniVersion", "")}
             result = dict(result)
