@@ -1,0 +1,167 @@
+"""host-local verbs: parse the config, lock the network's store, allocate or release, report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from libcni.skel import CmdArgs
+from libcni.types.errors import CNIError, ErrCode
+from libcni.types.results import DNS, IPConfig, Result
+from libcni.types.version import CURRENT
+
+from .allocator import AllocationError, allocate
+from .config import IPAMConfig, Requested, load_ipam_config
+from .dns import parse_resolv_conf
+from .ranges import IP, RangeSet, parse_ip
+from .store import Store, StoreError
+
+# Error codes for allocation failures (the Go plugin uses 999 for all of them).
+_ALLOCATION_CODES = {
+    "gateway": ErrCode.INVALID_NETWORK_CONFIG,  # the requested address is the gateway
+    "outside": ErrCode.INVALID_NETWORK_CONFIG,
+    "taken": ErrCode.TRY_AGAIN_LATER,  # free again once its holder is deleted
+    "exhausted": ErrCode.TRY_AGAIN_LATER,
+    "duplicate": ErrCode.INTERNAL,  # a second ADD without DEL: kept as in Go
+}
+
+
+@contextmanager
+def _store(conf: IPAMConfig, code: int = ErrCode.IO_FAILURE) -> Iterator[Store]:
+    try:
+        store = Store(conf.data_dir, conf.name)
+    except ValueError as err:
+        raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, str(err), "name") from None
+    try:
+        opened = store.__enter__()
+    except StoreError as err:
+        raise CNIError(code, f"cannot use dataDir {conf.data_dir}: {err}", "ipam.dataDir") from None
+    try:
+        yield opened
+    except OSError as err:
+        store.__exit__(type(err), err, err.__traceback__)
+        raise CNIError(ErrCode.IO_FAILURE, f"store {store.dir}: {err}", "ipam.dataDir") from None
+    except BaseException as err:
+        store.__exit__(type(err), err, err.__traceback__)
+        raise
+    store.__exit__(None, None, None)
+
+
+def _dns(conf: IPAMConfig) -> DNS:
+    if not conf.resolv_conf:
+        return DNS()
+    try:
+        return parse_resolv_conf(conf.resolv_conf)
+    except OSError as err:
+        raise CNIError(
+            ErrCode.IO_FAILURE,
+            f"cannot read resolvConf {conf.resolv_conf}: {err.strerror or err}",
+            "ipam.resolvConf",
+        ) from None
+
+
+def _unique(requested: tuple[Requested, ...]) -> list[Requested]:
+    seen: set = set()
+    out = []
+    for r in requested:
+        if r.address not in seen:
+            seen.add(r.address)
+            out.append(r)
+    return out
+
+
+def cmd_add(args: CmdArgs) -> Result:
+    conf = load_ipam_config(args.stdin_data, args.args)
+    dns = _dns(conf)  # an unreadable resolvConf fails before anything is allocated
+    pending = _unique(conf.requested)
+    ips: list[IPConfig] = []
+    with _store(conf) as store:
+        try:
+            for index, rangeset in enumerate(conf.range_sets):
+                wanted = next((r for r in pending if rangeset.contains(r.address)), None)
+                if wanted is not None:
+                    pending.remove(wanted)
+                try:
+                    got = allocate(
+                        rangeset,
+                        index,
+                        store,
+                        args.container_id,
+                        args.ifname,
+                        wanted.address if wanted else None,
+                    )
+                except AllocationError as err:
+                    details = wanted.source if wanted else conf.range_set_paths[index]
+                    raise CNIError(
+                        _ALLOCATION_CODES[err.kind], f"failed to allocate for range {index}: {err}", details
+                    ) from None
+                ips.append(IPConfig(address=got.cidr, gateway=str(got.range.gateway)))
+            if pending:
+                raise CNIError(
+                    ErrCode.INVALID_NETWORK_CONFIG,
+                    "failed to allocate all requested IPs: " + " ".join(str(r.address) for r in pending),
+                    ", ".join(r.source for r in pending),
+                )
+        except BaseException:
+            if ips:
+                # Go releases by attachment once per range set already served.
+                store.release_by_id(args.container_id, args.ifname, passes=len(ips))
+            raise
+    return Result(cniVersion=CURRENT, ips=ips, routes=list(conf.routes), dns=dns)
+
+
+def cmd_del(args: CmdArgs) -> None:
+    conf = load_ipam_config(args.stdin_data, args.args)
+    if not os.path.isdir(os.path.join(conf.data_dir, conf.name)):
+        return  # nothing was ever allocated here; no need to create directories to find that out
+    with _store(conf) as store:
+        store.release_by_id(args.container_id, args.ifname, passes=len(conf.range_sets))
+
+
+def cmd_check(args: CmdArgs) -> None:
+    conf = load_ipam_config(args.stdin_data, args.args)
+    with _store(conf) as store:
+        if not store.find(args.container_id, args.ifname):
+            raise CNIError(
+                ErrCode.UNKNOWN_CONTAINER,
+                f"host-local: Failed to find address added by container {args.container_id}",
+            )
+
+
+def cmd_gc(args: CmdArgs) -> None:
+    """Release every allocation whose attachment is not in cni.dev/valid-attachments."""
+    conf = load_ipam_config(args.stdin_data, args.args)
+    valid = {(a.containerID.strip(), a.ifname) for a in conf.conf.gc_valid_attachments()}
+    valid_ids = {container_id for container_id, _ in valid}
+    with _store(conf) as store:
+        for name, (container_id, ifname) in store.allocations().items():
+            keep = (container_id, ifname) in valid if ifname is not None else container_id in valid_ids
+            if not keep:
+                store.release(name, (container_id, ifname))
+
+
+def cmd_status(args: CmdArgs) -> None:
+    """Code 50 (plugin not available) when the store cannot be used or a range set is full."""
+    conf = load_ipam_config(args.stdin_data, args.args)
+    with _store(conf, code=ErrCode.PLUGIN_NOT_AVAILABLE) as store:
+        if not os.access(store.dir, os.W_OK | os.X_OK):
+            raise CNIError(
+                ErrCode.PLUGIN_NOT_AVAILABLE,
+                f"cannot use dataDir {conf.data_dir}: not writable",
+                "ipam.dataDir",
+            )
+        allocated = [ip for ip in map(parse_ip, store.allocated_names()) if ip is not None]
+        for index, rangeset in enumerate(conf.range_sets):
+            used = sum(1 for ip in allocated if rangeset.contains(ip) and not _is_gateway(rangeset, ip))
+            if used >= rangeset.size():
+                raise CNIError(
+                    ErrCode.PLUGIN_NOT_AVAILABLE,
+                    f"no IP addresses available in range set: {rangeset}",
+                    conf.range_set_paths[index],
+                )
+
+
+def _is_gateway(rangeset: RangeSet, ip: IP) -> bool:
+    r = rangeset.range_for(ip)
+    return r is not None and r.gateway == ip
