@@ -19,6 +19,7 @@ jumps to it are deleted by their saved text, and shared rules are appended only 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -219,15 +220,49 @@ def saved_tokens(saved: str) -> Rule:
         return saved.split()
 
 
+_OPTION_ALIASES = {
+    "--source": "-s",
+    "--src": "-s",
+    "--destination": "-d",
+    "--dst": "-d",
+    "--protocol": "-p",
+    "--jump": "-j",
+    "--goto": "-g",
+    "--in-interface": "-i",
+    "--out-interface": "-o",
+    "--match": "-m",
+    "--destination-port": "--dport",
+    "--destination-ports": "--dports",
+    "--source-port": "--sport",
+    "--source-ports": "--sports",
+}
+
+
+def _canonical_value(option: str, value: str) -> str:
+    if option not in ("-s", "-d"):
+        return value
+    try:
+        return ",".join(str(ipaddress.ip_network(v, strict=False)) for v in value.split(","))
+    except ValueError:
+        return value
+
+
 def rule_signature(tokens: Rule) -> frozenset[tuple[str, ...]]:
-    """A rule as its set of (option, values...) groups, ignoring `-m` module loads: iptables-save
-    reorders options and adds implicit matches (`-m tcp`), so text equality is not enough."""
+    """A rule as its set of (option, values...) groups, the way iptables-save would print it:
+    options reordered, long names shortened, addresses as networks, `-m` module loads ignored
+    (save adds implicit ones such as `-m tcp`)."""
     groups: list[tuple[str, ...]] = []
+    negate = False
     for token in tokens:
-        if token.startswith("-") and not token.lstrip("-").isdigit() or not groups:
-            groups.append((token,))
+        if token == "!":
+            negate = True
+        elif token.startswith("-") and not token.lstrip("-").isdigit() or not groups:
+            option = _OPTION_ALIASES.get(token, token)
+            groups.append(("!", option) if negate else (option,))
+            negate = False
         else:
-            groups[-1] = (*groups[-1], token)
+            option = groups[-1][-1] if len(groups[-1]) <= 2 else ""
+            groups[-1] = (*groups[-1], _canonical_value(option, token))
     return frozenset(g for g in groups if g[0] not in ("-m", "--match"))
 
 
@@ -271,9 +306,17 @@ def add_batch(conf: PortMapConfig, container_id: str, net: ContainerNet, table: 
                 )
     own = dnat_chain(conf, container_id, net)
     lines = [f":{own.name} - [0:0]", *lines]  # declared: created, or flushed if it exists
-    lines += [f"-D {chain} {saved}" for chain, saved in table.jumps_to(own.name)]
     lines += [rule_line("-A", own.name, rule) for rule in own.rules]
-    lines += [rule_line("-A", chain, rule) for chain, rule in own.entries()]
+    # Jumps to the chain: keep those still wanted (in place, as Go does), replace the others.
+    wanted = own.entries()
+    for chain, saved in table.jumps_to(own.name):
+        signature = rule_signature(saved_tokens(saved))
+        match = next((w for w in wanted if w[0] == chain and rule_signature(w[1]) == signature), None)
+        if match is None:
+            lines.append(f"-D {chain} {saved}")
+        else:
+            wanted.remove(match)
+    lines += [rule_line("-A", chain, rule) for chain, rule in wanted]
     return batch(lines)
 
 
