@@ -66,7 +66,10 @@ def main() -> None:
             ifaces.append({"name": name, "sandbox": os.environ.get("CNI_NETNS", "")})
             if conf.get("cniVersion", "") >= "0.3.0":
                 result["interfaces"] = ifaces
-                result.setdefault("ips", [{"address": "10.1.2.3/24", "gateway": "10.1.2.1", "interface": 0}])
+                ip = {"address": "10.1.2.3/24", "gateway": "10.1.2.1", "interface": 0}
+                if conf.get("cniVersion", "") < "1.0.0":
+                    ip["version"] = "4"
+                result.setdefault("ips", [ip])
             else:
                 result.setdefault("ip4", {"ip": "10.1.2.3/24"})
         sys.stdout.write(json.dumps(result))
