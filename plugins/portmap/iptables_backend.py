@@ -67,10 +67,11 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
                 create_chains(missing, ipv6)
                 for name in missing:
                     table.chains.setdefault(name, [])
+            lines = rules.add_batch(conf, container_id, net, table)
             try:
-                iptables.restore(rules.add_batch(conf, container_id, net, table), ipv6)
+                iptables.restore(lines, ipv6)
             except iptables.IptablesError as err:
-                raise CNIError(ErrCode.INTERNAL, f"unable to setup DNAT: {err.msg}") from None
+                raise CNIError(ErrCode.INTERNAL, f"unable to setup DNAT: {explain(err, lines)}") from None
             done.append(net)
     except CNIError:
         if done:  # roll back the families already set up
@@ -90,11 +91,25 @@ def unforward(conf: PortMapConfig, container_id: str, families: tuple[int, ...] 
             iptables.restore(lines, family == 6)
         except iptables.IptablesError as err:
             raise CNIError(
-                ErrCode.INTERNAL, f"could not teardown {family_label(family)} dnat: {err.msg}"
+                ErrCode.INTERNAL, f"could not teardown {family_label(family)} dnat: {explain(err, lines)}"
             ) from None
 
 
-_FAILED_LINE = re.compile(r"line (\d+) failed")
+_FAILED_LINE = re.compile(r"line:? (\d+)")
+
+
+def failed_line(err: iptables.IptablesError) -> int | None:
+    """The 1-based batch line iptables-restore complained about ("line 3 failed", "line: 3")."""
+    found = _FAILED_LINE.search(err.stderr)
+    return int(found.group(1)) if found else None
+
+
+def explain(err: iptables.IptablesError, lines: list[str]) -> str:
+    """iptables-restore's message, with the batch line it refers to."""
+    number = failed_line(err)
+    if number is not None and 0 < number <= len(lines):
+        return f"{err.msg} (in: {lines[number - 1]})"
+    return err.msg
 
 
 def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
@@ -108,8 +123,8 @@ def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> N
         try:
             iptables.restore(lines, net.family == 6)
         except iptables.IptablesError as err:
-            failed = _FAILED_LINE.search(err.stderr)
-            index = int(failed.group(1)) - 2 if failed else -1  # line 1 is "*nat"
+            number = failed_line(err)
+            index = number - 2 if number is not None else -1  # line 1 is "*nat"
             if 0 <= index < len(checks):
                 where, rule = checks[index]
                 raise CNIError(
@@ -127,7 +142,8 @@ def gc(conf: PortMapConfig) -> None:
                 iptables.restore(lines, family == 6)
             except iptables.IptablesError as err:
                 raise CNIError(
-                    ErrCode.INTERNAL, f"could not garbage-collect {family_label(family)} dnat: {err.msg}"
+                    ErrCode.INTERNAL,
+                    f"could not garbage-collect {family_label(family)} dnat: {explain(err, lines)}",
                 ) from None
 
 

@@ -74,10 +74,11 @@ class Container:
             self.server = None
 
 
-def ask(ns: Netns, proto: str, host: str, port: int) -> str | None:
+def ask(ns: Netns, proto: str, host: str, port: int, source_port: int | None = None) -> str | None:
     """The echo answer ('<container id> <peer ip>') seen from `ns`, or None when none came."""
+    extra = [str(source_port)] if source_port else []
     proc = subprocess.run(
-        ["nsenter", f"--net={ns.path}", "--", sys.executable, CLIENT, proto, host, str(port)],
+        ["nsenter", f"--net={ns.path}", "--", sys.executable, CLIENT, proto, host, str(port), *extra],
         capture_output=True,
         text=True,
         timeout=30,

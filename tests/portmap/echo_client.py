@@ -1,4 +1,5 @@
-"""Client for echo_server.py: `python3 echo_client.py tcp|udp HOST PORT` prints the answer line.
+"""Client for echo_server.py: `python3 echo_client.py tcp|udp HOST PORT [SOURCE_PORT]` prints the
+answer line (a fixed source port keeps a UDP "connection" the same across calls).
 
 Exits 1 (with the reason on stderr) when nothing answers within the timeout.
 """
@@ -13,6 +14,9 @@ def main() -> int:
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     with socket.socket(family, kind) as sock:
         sock.settimeout(2.0)
+        if len(sys.argv) > 4:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", int(sys.argv[4])))
         try:
             if proto == "tcp":
                 sock.connect((host, port))
