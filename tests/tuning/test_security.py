@@ -71,6 +71,13 @@ def test_the_plugins_own_netns_is_refused(pod, host_ns, runner):
     assert host_ns.sysctl("net/core/somaxconn") == before
 
 
+def test_a_namespace_that_is_not_a_network_namespace_is_refused(pod, runner):
+    before = pod.sysctl("net/core/somaxconn")
+    run = pod.run(runner, "ADD", pod.conf(sysctl={SIBLING: "4330"}), netns="/proc/self/ns/uts")
+    assert run.code == 1 and "setns" in run.json["msg"]
+    assert pod.sysctl("net/core/somaxconn") == before
+
+
 def test_a_file_that_is_not_a_netns_is_refused(pod, runner, tmp_path):
     fake = tmp_path / "not-a-netns"
     fake.write_text("")
