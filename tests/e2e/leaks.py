@@ -2,13 +2,15 @@
 
     python -m tests.e2e.leaks snapshot > STATE/before.json
     python -m tests.e2e.leaks remove-cgroups RUN_ID
-    python -m tests.e2e.leaks check STATE RUN_ID      (STATE/namespaces: "net N mnt N pid N")
+    python -m tests.e2e.leaks check STATE RUN_ID      (STATE/namespaces: "net N mnt N pid N",
+                                                       STATE/ended: when the namespaces died)
     python -m tests.e2e.leaks remove-stale            (what a run killed with SIGKILL left)
 
 `check` compares the machine's own network namespace (links, addresses, routes, nftables
 ruleset, iptables rules, named netns), its mount table and the runtimes' default state paths
-with the snapshot, and looks for any process, cgroup or temp file carrying the run's id or
-living in the run's namespaces. It prints every leak and exits 1 if there is one.
+with the snapshot (nsfs bind mounts would show there), and looks for any process, cgroup or
+temp file carrying the run's id, and for processes left in the run's PID namespace. It prints
+every leak and exits 1 if there is one.
 """
 
 from __future__ import annotations
@@ -174,48 +176,64 @@ def remove_stale() -> None:
             remove_cgroups(run_id, wait=0)
 
 
-def _namespaces_of(pid: str) -> set[int]:
-    inodes = set()
-    for kind in ("net", "mnt", "pid"):
-        try:
-            inodes.add(os.stat(f"/proc/{pid}/ns/{kind}").st_ino)
-        except OSError:
-            pass
-    return inodes
+def _pid_namespace(pid: str) -> int:
+    try:
+        return os.stat(f"/proc/{pid}/ns/pid").st_ino
+    except OSError:
+        return 0
 
 
-def _run_namespaces(path: str) -> set[int]:
+def _started_at(pid: str) -> float:
+    """Start time of a process, in seconds since the epoch (to the second)."""
+    stat = _read(f"/proc/{pid}/stat").decode()
+    ticks = int(stat.rsplit(")", 1)[1].split()[19])
+    boot = next(
+        int(line.split()[1]) for line in _read("/proc/stat").decode().splitlines() if line.startswith("btime")
+    )
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _run_namespaces(path: str) -> dict[str, int]:
     try:
         words = _read(path).decode().split()
     except OSError:
-        return set()
-    return {int(w) for w in words if w.isdigit()}
+        return {}
+    return {kind: int(value) for kind, value in zip(words[::2], words[1::2], strict=False) if value.isdigit()}
 
 
-def leftover_processes(run_id: str, namespaces: set[int]) -> list[str]:
+def leftover_processes(run_id: str, pid_ns: int, ended: float) -> list[str]:
+    """Processes carrying the run id (every runtime path has it), or still in the run's PID namespace.
+
+    A namespace inode number can be reused once the namespace is gone, so a PID namespace match
+    counts only for processes started before the run ended (a process cannot change its own PID
+    namespace, and none can enter one that no longer exists).
+    """
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         if pid == str(os.getpid()):
             continue
         try:
-            raw = _read(f"/proc/{pid}/cmdline")
-        except OSError:
+            cmdline = _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ").decode(errors="replace").strip()
+            environ = _read(f"/proc/{pid}/environ").split(b"\0")
+            started = _started_at(pid)
+        except (OSError, ValueError, IndexError):
             continue
-        cmdline = raw.replace(b"\0", b" ").decode(errors="replace").strip()
-        mine = run_id in cmdline and "tests.e2e.leaks" not in cmdline and "tests/e2e/run" not in cmdline
-        if mine or _namespaces_of(pid) & namespaces:
+        checker = "tests.e2e.leaks" in cmdline or "tests/e2e/run" in cmdline
+        tagged = run_id in cmdline or f"E2E_RUN_ID={run_id}".encode() in environ
+        in_run_ns = pid_ns != 0 and _pid_namespace(pid) == pid_ns and started < ended - 1
+        if (tagged and not checker) or in_run_ns:
             found.append(f"process {pid}: {cmdline[:200]}")
     return found
 
 
-def check(before: dict, run_id: str, namespaces: set[int], state_dir: str = "") -> list[str]:
+def check(before: dict, run_id: str, pid_ns: int, ended: float, state_dir: str = "") -> list[str]:
     leaks = []
     after = snapshot()
     for key, old_rows in before.items():
         old, new = _comparable(key, old_rows), _comparable(key, after.get(key, []))
         leaks += [f"{key}: added {row}" for row in sorted(new - old)]
         leaks += [f"{key}: removed {row}" for row in sorted(old - new)]
-    leaks += leftover_processes(run_id, namespaces)
+    leaks += leftover_processes(run_id, pid_ns, ended)
     leaks += [f"cgroup left: {p}" for p in run_cgroups(run_id)]
     leaks += [f"file left: {p}" for p in glob.glob(f"/tmp/{run_id}*") if p != state_dir]
     return leaks
@@ -238,7 +256,12 @@ def main(argv: list[str]) -> int:
         state_dir, run_id = argv[1], argv[2]
         with open(os.path.join(state_dir, "before.json")) as f:
             before = json.load(f)
-        leaks = check(before, run_id, _run_namespaces(os.path.join(state_dir, "namespaces")), state_dir)
+        pid_ns = _run_namespaces(os.path.join(state_dir, "namespaces")).get("pid", 0)
+        try:
+            ended = float(_read(os.path.join(state_dir, "ended")))
+        except (OSError, ValueError):
+            ended = time.time()
+        leaks = check(before, run_id, pid_ns, ended, state_dir)
         if leaks:
             print("e2e leak check: the run left these behind:", file=sys.stderr)
             for leak in leaks:
