@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: setup test test-unit lint demo shims clean build install
+.PHONY: setup test test-unit lint demo shims clean build install test-e2e
 
 setup:
 	@scripts/setup
@@ -11,6 +11,13 @@ setup:
 # The whole suite: unit tests, then kernel tests inside a private network + mount namespace.
 test: setup
 	tests/isolated $(PY) -m pytest -q -p no:cacheprovider tests
+
+# End to end: real containerd (ctr run --cni) and podman run containers through the built plugins
+# (dist/bin), inside private namespaces; installs the runtimes first (scripts/e2e-setup).
+# E2E_PLUGIN_DIR=/usr/lib/cni runs the same tests on the Go reference plugins.
+test-e2e: build
+	scripts/e2e-setup
+	tests/e2e/run
 
 # Only the tests that need neither root nor namespaces.
 test-unit: setup
