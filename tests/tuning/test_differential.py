@@ -96,7 +96,7 @@ SCENARIOS = {
             "sysctl": {"net.core.somaxconn": "602"},
         },
         "",
-    ),  # fmt: skip
+    ),
     "args-cni": (
         {
             "mtu": 1400,
@@ -112,7 +112,7 @@ SCENARIOS = {
             "sysctl": {},
         },
         "",
-    ),  # fmt: skip
+    ),
     "cni-args-mac": ({"mac": "02:11:22:33:44:88"}, "IgnoreUnknown=1;MAC=02:11:22:33:44:99"),
     "runtime-config-mac": (
         {"mac": "02:11:22:33:44:88", "runtimeConfig": {"mac": "02:11:22:33:44:aa"}},

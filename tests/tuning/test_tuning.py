@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.tuning.conftest import DATA_DIR, load_backup
+from tests.tuning.conftest import DATA_DIR, LinkView, load_backup
 
 pytestmark = pytest.mark.kernel
 
@@ -126,8 +126,7 @@ def test_everything_at_once_with_a_custom_data_dir(pod, runner, tmp_path):
         sysctl={"net.ipv4.conf.IFNAME.rp_filter": "1"},
     )
     pod.run(runner, "ADD", conf).ok()
-    assert pod.link().__dict__ == {"mac": "02:aa:bb:cc:dd:ee", "mtu": 1400, "promisc": True, "allmulti": True,
-                                   "txqlen": 77}  # fmt: skip
+    assert pod.link() == LinkView(mac="02:aa:bb:cc:dd:ee", mtu=1400, promisc=True, allmulti=True, txqlen=77)
     path = os.path.join(data_dir, f"{pod.container_id}_eth0.json")
     with open(path, "rb") as f:
         assert f.read() == (
