@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import PrivateAttr, field_validator
+from pydantic import PrivateAttr
 
 from libcni.types.args import load_args
 from libcni.types.config import NetConf, load_conf
@@ -61,13 +61,6 @@ class BridgeConf(NetConf):
     def vlans(self) -> list[int]:
         return self._vlans or []
 
-    @field_validator("vlan")
-    @classmethod
-    def _vlan_range(cls, value: int) -> int:
-        if value < 0 or value > MAX_VLAN:
-            raise ValueError(f"invalid VLAN ID {value} (must be between 0 and {MAX_VLAN})")
-        return value
-
     @property
     def is_layer3(self) -> bool:
         return self.ipam_type != ""
@@ -113,6 +106,8 @@ def _invalid(message: str) -> CNIError:
 def load(stdin: bytes, cni_args: str) -> BridgeConf:
     """Parse and validate the config and CNI_ARGS (every verb does this, like Go)."""
     conf: BridgeConf = load_conf(BridgeConf, stdin, prefix="failed to load netconf: ")
+    if conf.vlan < 0 or conf.vlan > MAX_VLAN:
+        raise _invalid(f"invalid VLAN ID {conf.vlan} (must be between 0 and {MAX_VLAN})")
     conf._vlans = collect_vlan_trunk(conf.vlanTrunk)
     try:
         validate_ifname(conf.bridge)

@@ -37,7 +37,7 @@ def test_default_gateway_implies_gateway():
 def test_vlan_out_of_range(vlan):
     with pytest.raises(CNIError) as err:
         load(conf_bytes(vlan=vlan), "")
-    assert f"invalid VLAN ID {vlan} (must be between 0 and 4094)" in err.value.msg
+    assert err.value.msg == f"invalid VLAN ID {vlan} (must be between 0 and 4094)"
     assert err.value.code == 7
 
 
