@@ -315,3 +315,24 @@ def test_vlan_needs_kernel_vlan_filtering(keys, br, host_ns, container_ns):
         pytest.skip("this kernel has no bridge VLAN filtering (EOPNOTSUPP); VLAN programming untestable here")
     pod.add.ok()
     assert host_ns.link("cni0")["linkinfo"]["info_data"]["vlan_filtering"] == 1
+
+
+def test_status_reports_an_unusable_bridge(br, host_ns, data_dir):
+    conf = netconf("1.1.0", data_dir=data_dir, bridge="stbr0")
+    br.run("bridge", "STATUS", conf).ok()  # absent: ADD will create it
+    host_ns.run("ip", "link", "add", "stbr0", "type", "veth", "peer", "name", "stbr1")
+    status = br.run("bridge", "STATUS", conf)
+    assert status.json["code"] == 50 and status.json["msg"] == '"stbr0" already exists but is not a bridge'
+    assert br.run("bridge", "STATUS", netconf("1.1.0", bridge="other0")).ok()
+
+
+def test_status_and_gc_delegate_to_ipam(br, host_ns, netns_factory, data_dir):
+    conf = netconf("1.1.0", data_dir=data_dir, isGateway=True)
+    keep, drop = attach(br, conf, netns_factory()), attach(br, conf, netns_factory())
+    keep.add.ok()
+    drop.add.ok()
+    br.run("bridge", "STATUS", conf).ok()
+    valid = [{"containerID": keep.container_id, "ifname": "eth0"}]
+    br.run("bridge", "GC", dict(conf, **{"cni.dev/valid-attachments": valid})).ok()
+    allocated = sorted(n for n in os.listdir(os.path.join(data_dir, "brnet")) if n[0].isdigit())
+    assert allocated == ["10.1.0.2"]  # host-local's GC released the stale attachment's address
