@@ -20,6 +20,7 @@ import errno
 import fcntl
 import os
 import secrets
+import socket
 import sqlite3
 import time
 from types import TracebackType
@@ -68,7 +69,15 @@ def content_for(container_id: str, ifname: str) -> bytes:
 
 
 def is_address_name(name: str) -> bool:
-    return bool(name) and name[0] in "0123456789abcdefABCDEF:" and parse_ip(name) is not None
+    """Whether a file name is an IPv4 or IPv6 address (inet_pton: no zones, no leading zeros)."""
+    if not name or name[0] not in "0123456789abcdefABCDEF:":
+        return False
+    family = socket.AF_INET6 if ":" in name else socket.AF_INET
+    try:
+        socket.inet_pton(family, name)
+    except OSError:
+        return False
+    return True
 
 
 class _MemoryIndex:
@@ -237,21 +246,28 @@ class Store:
         Only top-level files named by an address count; stale temporary files of ours are
         removed (we hold the lock, so no live operation owns them)."""
         allocations: dict[str, Owner] = {}
-        with os.scandir(self.dir) as entries:
-            for entry in entries:
-                name = entry.name
+        dir_fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for name in os.listdir(dir_fd):
                 if name.startswith(_TMP_PREFIX):
                     with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
+                        os.unlink(name, dir_fd=dir_fd)
                     continue
                 if not is_address_name(name):
                     continue
                 try:
-                    with open(entry.path, "rb") as f:
-                        data = f.read()
-                except (IsADirectoryError, FileNotFoundError, PermissionError):
+                    fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
+                except OSError:
                     continue
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # a directory, or unreadable: not an allocation
+                    continue
+                finally:
+                    os.close(fd)
                 allocations[name] = owner_of_content(data)
+        finally:
+            os.close(dir_fd)
         return allocations
 
     def allocations(self) -> dict[str, Owner]:

@@ -1,0 +1,1 @@
+"""host-local IPAM tests (store and commands need no root: they use a temporary dataDir)."""

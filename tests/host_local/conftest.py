@@ -1,0 +1,141 @@
+"""Helpers to run host-local in-process (through the skeleton) or as a real process.
+
+host-local touches no network namespace, so none of these tests need root or tests/isolated:
+each uses its own temporary dataDir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ipam.host_local import PLUGIN
+from libcni.skel import dispatch
+
+GO_HOST_LOCAL = "/usr/lib/cni/host-local"
+NETWORK = "mynet"
+
+
+@dataclass
+class Reply:
+    code: int
+    stdout: str
+    stderr: str = ""
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout) if self.stdout.strip() else None
+
+    def ok(self) -> Reply:
+        assert self.code == 0, f"plugin failed ({self.code}): {self.stdout} {self.stderr}"
+        return self
+
+    def error(self) -> dict:
+        assert self.code != 0, f"expected a failure, got {self.stdout}"
+        return self.json
+
+    def addresses(self) -> list[str]:
+        return [i["address"] for i in self.ok().json["ips"]]
+
+
+def environment(command: str, container_id: str, ifname: str, args: str, cni_path: str = "/nowhere") -> dict:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "CNI_COMMAND": command,
+        "CNI_CONTAINERID": container_id,
+        "CNI_NETNS": "/run/netns/host-local-test-none",
+        "CNI_IFNAME": ifname,
+        "CNI_ARGS": args,
+        "CNI_PATH": cni_path,
+    }
+
+
+@dataclass
+class HostLocal:
+    """Runs host-local against one dataDir; `binary` empty = in-process through the skeleton."""
+
+    data_dir: str
+    binary: str = ""
+    cni_path: str = "/nowhere"
+    network: str = NETWORK
+    calls: list[str] = field(default_factory=list)
+
+    @property
+    def net_dir(self) -> str:
+        return os.path.join(self.data_dir, self.network)
+
+    def conf(self, version: str = "1.0.0", top: dict | None = None, **ipam: Any) -> dict:
+        ipam.setdefault("dataDir", self.data_dir)
+        return {
+            "cniVersion": version,
+            "name": self.network,
+            "type": "bridge",
+            "ipam": {"type": "host-local", **ipam},
+            **(top or {}),
+        }
+
+    def run(
+        self,
+        command: str,
+        conf: dict | bytes,
+        container_id: str = "dummy",
+        ifname: str = "eth0",
+        args: str = "",
+    ) -> Reply:
+        stdin = conf if isinstance(conf, bytes) else json.dumps(conf).encode()
+        env = environment(command, container_id, ifname, args, self.cni_path)
+        self.calls.append(command)
+        if not self.binary:
+            out = dispatch(PLUGIN, env, lambda: stdin)
+            return Reply(out.exit_code, out.stdout.decode(), out.stderr.decode())
+        proc = subprocess.run(
+            [self.binary], input=stdin, env=env, capture_output=True, timeout=60, check=False
+        )
+        return Reply(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+    def add(self, conf: dict, container_id: str = "dummy", ifname: str = "eth0", args: str = "") -> Reply:
+        return self.run("ADD", conf, container_id, ifname, args)
+
+    def delete(self, conf: dict, container_id: str = "dummy", ifname: str = "eth0", args: str = "") -> Reply:
+        return self.run("DEL", conf, container_id, ifname, args)
+
+    def files(self) -> dict[str, bytes]:
+        """The network directory's files and their bytes."""
+        out = {}
+        for name in sorted(os.listdir(self.net_dir)):
+            with open(os.path.join(self.net_dir, name), "rb") as f:
+                out[name] = f.read()
+        return out
+
+    def allocations(self) -> dict[str, str]:
+        skip = {"lock"}
+        return {
+            name: data.decode()
+            for name, data in self.files().items()
+            if name not in skip and not name.startswith("last_reserved_ip.")
+        }
+
+
+@pytest.fixture
+def hl(tmp_path) -> HostLocal:
+    """host-local in-process on a fresh dataDir."""
+    return HostLocal(str(tmp_path / "data"))
+
+
+@pytest.fixture
+def hl_proc(tmp_path, cni_bin) -> HostLocal:
+    """Our host-local as a real process (the launcher in cni_bin)."""
+    return HostLocal(str(tmp_path / "data"), binary=os.path.join(cni_bin, "host-local"), cni_path=cni_bin)
+
+
+@pytest.fixture
+def hl_go(hl_proc) -> HostLocal:
+    """The Go reference (Debian 1.1.1) on the same dataDir as hl_proc."""
+    if not os.access(GO_HOST_LOCAL, os.X_OK):
+        pytest.skip(f"{GO_HOST_LOCAL} is not installed (Debian package containernetworking-plugins)")
+    return HostLocal(hl_proc.data_dir, binary=GO_HOST_LOCAL, cni_path=hl_proc.cni_path)
