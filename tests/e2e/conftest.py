@@ -19,10 +19,12 @@ import pytest
 if os.environ.get("CNI_E2E") != "1":
     collect_ignore_glob = ["test_*.py"]
 else:
-    # A SIGTERM (CI timeout, kill) unwinds like Ctrl-C, so every fixture below cleans up.
+    # Ctrl-C and SIGTERM (CI timeout, kill) unwind the run, so every fixture below cleans up.
+    # unshare started us with SIGINT ignored: restore Python's KeyboardInterrupt.
     def _terminate(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
 
 from tests.e2e import image as image_builder  # noqa: E402

@@ -158,6 +158,20 @@ def _alive(pid_file: str) -> bool:
     return True
 
 
+def _remove_empty_mount_points(listing: str) -> None:
+    """The mount points a killed run created: empty outside its namespace, so rmdir suffices."""
+    try:
+        tops = _read(listing).decode().split()
+    except OSError:
+        return
+    for top in tops:
+        for dirpath, _dirs, _files in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+
+
 def remove_stale() -> None:
     """Remove the state dir and cgroups of earlier runs whose script is no longer alive."""
     import shutil
@@ -169,6 +183,7 @@ def remove_stale() -> None:
             if _alive(os.path.join(state, "pid")):
                 live.add(run_id)
             else:
+                _remove_empty_mount_points(os.path.join(state, "created"))
                 shutil.rmtree(state, ignore_errors=True)
     for path in glob.glob(os.path.join(CGROUP_ROOT, "*", "cnie2e*")):
         run_id = os.path.basename(path)
