@@ -1,8 +1,10 @@
-"""The iptables backend: read the nat table once, apply one iptables-restore batch per family."""
+"""The iptables backend: read each family's nat table once, apply one iptables-restore batch per
+family. iptables and ip6tables are independent, so both families run side by side."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from libcni.types.errors import CNIError, ErrCode
 from pkg import iptables
@@ -12,6 +14,7 @@ from . import iptables_rules as rules
 from .config import ContainerNet, PortMapConfig
 
 FAMILIES = (4, 6)
+Batch = list[str]
 
 
 def family_label(family: int) -> str:
@@ -19,7 +22,7 @@ def family_label(family: int) -> str:
 
 
 def snapshots(families: tuple[int, ...]) -> dict[int, rules.NatTable | CNIError]:
-    """`iptables-save -t nat` of each family (run side by side); an error where it is unusable."""
+    """`iptables-save -t nat` of each family; an error where that family is unusable."""
     argvs = [([iptables.binary(f == 6) + "-save", "-t", "nat"], None) for f in families]
     out: dict[int, rules.NatTable | CNIError] = {}
     for family, proc in zip(families, run_parallel(argvs), strict=True):
@@ -43,6 +46,36 @@ def usable_snapshots(families: tuple[int, ...] = FAMILIES) -> dict[int, rules.Na
     return usable
 
 
+_FAILED_LINE = re.compile(r"line:? (\d+)")
+
+
+def failed_line(stderr: str) -> int | None:
+    """The 1-based batch line iptables-restore complained about ("line 3 failed", "line: 3")."""
+    found = _FAILED_LINE.search(stderr)
+    return int(found.group(1)) if found else None
+
+
+def restore_all(batches: dict[int, Batch]) -> dict[int, str]:
+    """Apply each family's batch (`iptables-restore --noflush`); the error text of those that failed,
+    naming the batch line it refers to."""
+    families = tuple(batches)
+    argvs = [
+        ([iptables.binary(f == 6) + "-restore", "--noflush", "--wait"], "\n".join(batches[f]) + "\n")
+        for f in families
+    ]
+    errors: dict[int, str] = {}
+    for family, proc in zip(families, run_parallel(argvs), strict=True):
+        if proc.returncode == 0:
+            continue
+        stderr = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
+        text = f"{proc.args[0]} failed: {stderr}"
+        number = failed_line(stderr)
+        if number is not None and 0 < number <= len(batches[family]):
+            text += f" (in: {batches[family][number - 1]})"
+        errors[family] = text
+    return errors
+
+
 def create_chains(names: list[str], ipv6: bool) -> None:
     """Shared chains are created outside the batch: declaring them there would flush them, and a
     concurrent ADD could lose its rules. Creating an existing chain is fine (a race, not an error)."""
@@ -51,79 +84,68 @@ def create_chains(names: list[str], ipv6: bool) -> None:
             iptables.iptables(["-N", name], ipv6)
         except iptables.IptablesError as err:
             if "exists" not in err.stderr:
-                raise
+                raise CNIError(ErrCode.INTERNAL, f"unable to create chain {name}: {err.msg}") from None
 
 
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
-    done: list[ContainerNet] = []
-    try:
-        for net in nets:
-            ipv6 = net.family == 6
-            table = snapshots((net.family,))[net.family]
-            if isinstance(table, CNIError):
-                raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {table.msg}")
-            missing = rules.missing_shared_chains(conf, table)
-            if missing:
-                create_chains(missing, ipv6)
-                for name in missing:
-                    table.chains.setdefault(name, [])
-            lines = rules.add_batch(conf, container_id, net, table)
+    by_family = {net.family: net for net in nets}
+    tables = snapshots(tuple(by_family))
+    batches: dict[int, Batch] = {}
+    for family, table in tables.items():
+        if isinstance(table, CNIError):
+            raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {table.msg}")
+        missing = rules.missing_shared_chains(conf, table)
+        if missing:
+            create_chains(missing, family == 6)
+            for name in missing:
+                table.chains.setdefault(name, [])
+        batches[family] = rules.add_batch(conf, container_id, by_family[family], table)
+    errors = restore_all(batches)
+    if errors:
+        done = tuple(f for f in batches if f not in errors)
+        if done:  # roll back the families that were set up
             try:
-                iptables.restore(lines, ipv6)
-            except iptables.IptablesError as err:
-                raise CNIError(ErrCode.INTERNAL, f"unable to setup DNAT: {explain(err, lines)}") from None
-            done.append(net)
-    except CNIError:
-        if done:  # roll back the families already set up
-            try:
-                unforward(conf, container_id, tuple(n.family for n in done))
+                unforward(conf, container_id, done)
             except CNIError:
                 pass
-        raise
+        raise CNIError(ErrCode.INTERNAL, f"unable to setup DNAT: {next(iter(errors.values()))}")
+
+
+def _apply_per_family(
+    families: tuple[int, ...], render: Callable[[rules.NatTable], Batch | None], what: str
+) -> None:
+    batches = {}
+    for family, table in usable_snapshots(families).items():
+        batch = render(table)
+        if batch is not None:
+            batches[family] = batch
+    errors = restore_all(batches) if batches else {}
+    for family, text in errors.items():
+        raise CNIError(ErrCode.INTERNAL, f"could not {what} {family_label(family)} dnat: {text}")
 
 
 def unforward(conf: PortMapConfig, container_id: str, families: tuple[int, ...] = FAMILIES) -> None:
-    for family, table in usable_snapshots(families).items():
-        lines = rules.del_batch(conf.name, container_id, table)
-        if lines is None:
-            continue
-        try:
-            iptables.restore(lines, family == 6)
-        except iptables.IptablesError as err:
-            raise CNIError(
-                ErrCode.INTERNAL, f"could not teardown {family_label(family)} dnat: {explain(err, lines)}"
-            ) from None
+    _apply_per_family(families, lambda table: rules.del_batch(conf.name, container_id, table), "teardown")
 
 
-_FAILED_LINE = re.compile(r"line:? (\d+)")
-
-
-def failed_line(err: iptables.IptablesError) -> int | None:
-    """The 1-based batch line iptables-restore complained about ("line 3 failed", "line: 3")."""
-    found = _FAILED_LINE.search(err.stderr)
-    return int(found.group(1)) if found else None
-
-
-def explain(err: iptables.IptablesError, lines: list[str]) -> str:
-    """iptables-restore's message, with the batch line it refers to."""
-    number = failed_line(err)
-    if number is not None and 0 < number <= len(lines):
-        return f"{err.msg} (in: {lines[number - 1]})"
-    return err.msg
+def gc(conf: PortMapConfig) -> None:
+    _apply_per_family(
+        FAMILIES, lambda table: rules.gc_batch(conf.name, conf.valid_container_ids, table), "garbage-collect"
+    )
 
 
 def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
+    chain = rules.dnat_chain_name(conf.name, container_id)
     for net in nets:
         table = usable_snapshots((net.family,))[net.family]
         what = f"could not check {family_label(net.family)} dnat"
-        chain = rules.dnat_chain_name(conf.name, container_id)
         if not table.has_chain(chain):
             raise CNIError(ErrCode.INTERNAL, f"{what}: chain {chain} not found in iptables table nat")
         lines, checks = rules.check_batch(conf, container_id, net)
         try:
             iptables.restore(lines, net.family == 6)
         except iptables.IptablesError as err:
-            number = failed_line(err)
+            number = failed_line(err.stderr)
             index = number - 2 if number is not None else -1  # line 1 is "*nat"
             if 0 <= index < len(checks):
                 where, rule = checks[index]
@@ -132,19 +154,6 @@ def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> N
                     f"{what}: rule [{' '.join(rule)}] in chain {where} not found in table nat",
                 ) from None
             raise CNIError(ErrCode.INTERNAL, f"{what}: {err.msg}") from None
-
-
-def gc(conf: PortMapConfig) -> None:
-    for family, table in usable_snapshots().items():
-        lines = rules.gc_batch(conf.name, conf.valid_container_ids, table)
-        if lines is not None:
-            try:
-                iptables.restore(lines, family == 6)
-            except iptables.IptablesError as err:
-                raise CNIError(
-                    ErrCode.INTERNAL,
-                    f"could not garbage-collect {family_label(family)} dnat: {explain(err, lines)}",
-                ) from None
 
 
 def usable() -> bool:

@@ -87,8 +87,10 @@ def test_rules_the_firewall_rejects_leave_nothing_behind(backend, runner, routed
     if backend == "nftables":
         assert everything(routed_host) == before
     else:
+        # The v6 batch went in beside the failing v4 one and was rolled back; only the shared
+        # skeleton (which Go never removes either) may stay.
         nat = iptables_nat(routed_host)
-        assert "CNI-DN-" not in nat and "-A " not in nat, nat
+        assert "CNI-DN-" not in nat and a.id not in nat, nat
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
