@@ -41,7 +41,6 @@ COMMAND_MODULES = {
     "portmap": "plugins.portmap.commands",
 }
 WEB_ARGV = ["httpd", "-f", "-p", "80", "-h", "/www"]
-HOST_PORT = 8080
 
 
 @dataclass(frozen=True)
@@ -128,10 +127,18 @@ def podman_with_image(podman, image_archive):
     return podman
 
 
-def _containerd_lifecycle(containerd: Containerd):
-    network = Network("e2e-ctr", "cnie2ectr0", "10.240.1.0/24")
+# One network per scenario: its own name, bridge, subnet (inside the fake host only) and host port.
+NETWORKS = {
+    "containerd": Network("e2e-ctr", "cnie2ectr0", "10.240.1.0/24"),
+    "podman": Network("e2e-podman", "cnie2epod0", "10.240.2.0/24"),
+    "containerd-nftables": Network("e2e-ctr-nft", "cnie2ectrn0", "10.240.3.0/24", firewall="nftables"),
+    "podman-nftables": Network("e2e-podman-nft", "cnie2epodn0", "10.240.4.0/24", "nftables", host_port=8081),
+}
+
+
+def _containerd_lifecycle(containerd: Containerd, network: Network):
     # ctr reads the first conflist of /etc/cni/net.d (a tmpfs of the run)
-    conflist = network.write("/etc/cni/net.d", "10-e2e-ctr.conflist")
+    conflist = network.write("/etc/cni/net.d", f"10-{network.name}.conflist")
     name = "web-" + uuid.uuid4().hex[:8]
     cni_id = f"{containerd.namespace}-{name}"  # what ctr passes as CNI_CONTAINERID
     proc = containerd.run_cni(image_builder.IMAGE_NAME, name, WEB_ARGV)
@@ -145,6 +152,7 @@ def _containerd_lifecycle(containerd: Containerd):
             raise AssertionError(f"ctr run --cni exited {proc.returncode}: {proc.stderr.read()}")
         running = lc.observe_running(
             "containerd",
+            network.firewall or "default",
             cni_id,
             network,
             lambda *argv: containerd.exec(name, *argv),
@@ -167,20 +175,22 @@ def _containerd_lifecycle(containerd: Containerd):
         os.remove(conflist)
 
 
-def _podman_lifecycle(podman: Podman):
-    network = Network("e2e-podman", "cnie2epod0", "10.240.2.0/24")
-    conflist = network.write(podman.network_dir, "e2e-podman.conflist")
+def _podman_lifecycle(podman: Podman, network: Network):
+    conflist = network.write(podman.network_dir, f"{network.name}.conflist")
     name = "web-" + uuid.uuid4().hex[:8]
     try:
-        cid = podman.run_detached(name, image_builder.IMAGE_NAME, network.name, [f"{HOST_PORT}:80"], WEB_ARGV)
+        cid = podman.run_detached(
+            name, image_builder.IMAGE_NAME, network.name, [f"{network.host_port}:80"], WEB_ARGV
+        )
         running = lc.observe_running(
             "podman",
+            network.firewall or "default",
             cid,  # podman passes the full container id as CNI_CONTAINERID
             network,
             lambda *argv: podman.exec(name, *argv),
             lambda ip: {
-                f"hostPort via gateway {network.gateway}:{HOST_PORT}": (network.gateway, HOST_PORT),
-                f"hostPort via 127.0.0.1:{HOST_PORT}": ("127.0.0.1", HOST_PORT),
+                f"hostPort via {network.gateway}:{network.host_port}": (network.gateway, network.host_port),
+                f"hostPort via 127.0.0.1:{network.host_port}": ("127.0.0.1", network.host_port),
                 "container ip, port 80": (ip, 80),
             },
         )
@@ -191,14 +201,17 @@ def _podman_lifecycle(podman: Podman):
         os.remove(conflist)
 
 
-@pytest.fixture(scope="module", params=["containerd", "podman"])
+@pytest.fixture(scope="module", params=list(NETWORKS))
 def lifecycle(request, plugins):
     """Start a web server container through the runtime, observe it, remove it, observe again."""
     skip_unless_written(plugins)
-    if request.param == "containerd":
-        gen = _containerd_lifecycle(request.getfixturevalue("containerd"))
+    network = NETWORKS[request.param]
+    if network.firewall == "nftables" and plugins.reference:
+        pytest.skip("the Go plugins 1.1.1 have no nftables backend (ipMasqBackend, portmap backend)")
+    if request.param.startswith("containerd"):
+        gen = _containerd_lifecycle(request.getfixturevalue("containerd"), network)
     else:
-        gen = _podman_lifecycle(request.getfixturevalue("podman_with_image"))
+        gen = _podman_lifecycle(request.getfixturevalue("podman_with_image"), network)
     try:
         yield next(gen)
     finally:

@@ -30,6 +30,7 @@ class Inside:
 @dataclass
 class Running:
     runtime: str
+    firewall: str  # the conflist's choice: "default" or "nftables"
     cni_container_id: str
     network: Network
     inside: Inside
@@ -38,6 +39,7 @@ class Running:
     bridge_addrs: list[str]
     ipam: dict[str, str]
     rules: str
+    nat_chains: set[str]
     host_tuned_sysctl: str
     http: dict[str, hoststate.HttpAnswer]
 
@@ -79,6 +81,7 @@ def look_inside(exec_: Exec, gateway: str) -> Inside:
 
 def observe_running(
     runtime: str,
+    firewall: str,
     cni_container_id: str,
     network: Network,
     exec_: Exec,
@@ -89,6 +92,7 @@ def observe_running(
     ip = inside.eth0[0].split("/")[0] if inside.eth0 else ""
     return Running(
         runtime=runtime,
+        firewall=firewall,
         cni_container_id=cni_container_id,
         network=network,
         inside=inside,
@@ -97,6 +101,7 @@ def observe_running(
         bridge_addrs=hoststate.addresses(network.bridge) if network.bridge in hoststate.links() else [],
         ipam=hoststate.ipam_reservations(network.name),
         rules=hoststate.ruleset(),
+        nat_chains=hoststate.iptables_chains("nat"),
         host_tuned_sysctl=hoststate.sysctl(TUNED_SYSCTL),
         http={label: hoststate.http_get(host, port) for label, (host, port) in http_targets(ip).items()}
         if ip

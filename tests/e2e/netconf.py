@@ -18,6 +18,8 @@ class Network:
     name: str
     bridge: str
     subnet: str
+    firewall: str = ""  # "" = the plugins' default (iptables here); "nftables" for both ipMasq and portmap
+    host_port: int = 8080  # for podman's --publish
 
     @property
     def gateway(self) -> str:
@@ -31,25 +33,26 @@ class Network:
         return ipaddress.ip_address(ip) in ipaddress.ip_network(self.subnet)
 
     def conflist(self) -> dict:
+        bridge = {
+            "type": "bridge",
+            "bridge": self.bridge,
+            "isGateway": True,
+            "ipMasq": True,
+            "hairpinMode": True,
+            "ipam": {
+                "type": "host-local",
+                "ranges": [[{"subnet": self.subnet, "gateway": self.gateway}]],
+                "routes": [{"dst": "0.0.0.0/0"}],
+            },
+        }
+        portmap = {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}
+        if self.firewall:
+            bridge["ipMasqBackend"] = self.firewall
+            portmap["backend"] = self.firewall
         return {
             "cniVersion": CNI_VERSION,
             "name": self.name,
-            "plugins": [
-                {
-                    "type": "bridge",
-                    "bridge": self.bridge,
-                    "isGateway": True,
-                    "ipMasq": True,
-                    "hairpinMode": True,
-                    "ipam": {
-                        "type": "host-local",
-                        "ranges": [[{"subnet": self.subnet, "gateway": self.gateway}]],
-                        "routes": [{"dst": "0.0.0.0/0"}],
-                    },
-                },
-                {"type": "tuning", "sysctl": {TUNED_SYSCTL: TUNED_VALUE}},
-                {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True},
-            ],
+            "plugins": [bridge, {"type": "tuning", "sysctl": {TUNED_SYSCTL: TUNED_VALUE}}, portmap],
         }
 
     def write(self, directory: str, filename: str) -> str:

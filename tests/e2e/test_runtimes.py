@@ -93,6 +93,23 @@ def test_masquerade_rules_exist_while_running(lifecycle):
     assert hoststate.masquerade_rules(lifecycle.running.rules, lifecycle.running.ip)
 
 
+def test_firewall_rules_come_from_the_configured_backend(lifecycle):
+    running = lifecycle.running
+    masq_chain = format_chain_name(running.network.name, running.cni_container_id)
+    dn_chain = format_chain_name(running.network.name, running.cni_container_id, prefix="DN-")
+    with_ports = running.runtime == "podman"
+    if running.firewall == "nftables":
+        assert "table inet cni_plugins_masquerade" in running.rules
+        assert masq_chain not in running.nat_chains
+        if with_ports:
+            assert "table ip cni_hostport" in running.rules
+            assert dn_chain not in running.nat_chains
+    else:
+        assert masq_chain in running.nat_chains
+        if with_ports:
+            assert dn_chain in running.nat_chains
+
+
 def test_web_server_in_the_container_answers_the_host(lifecycle):
     answers = lifecycle.running.http
     assert answers
