@@ -63,3 +63,33 @@ def test_del_restores_the_ruleset(backend, runner, routed_host, containers):
     assert ruleset(routed_host, backend) == with_a
     runner.run("portmap", "DEL", conf_b, container_id=b.id, netns=b.ns.path).ok()
     assert ruleset(routed_host, backend) == with_a
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_host_ip_and_conditions(backend, runner, routed_host, containers):
+    """A mapping bound to one host address answers only there; conditionsV4 exclude sources."""
+    a, b, c = containers(), containers(), containers()
+    a.serve(80)
+    conditions = ["!", "-s", f"{c.ip4}/32"] if backend == "iptables" else ["ip", "saddr", "!=", c.ip4]
+    mappings = [tcp(8080, 80, hostIP=a.host_ip4), tcp(8081, 80)]
+    conf = portmap_conf(a, mappings, backend=backend, conditionsV4=conditions)
+    runner.run("portmap", "ADD", conf, container_id=a.id, netns=a.ns.path).ok()
+    assert ask(b.ns, "tcp", a.host_ip4, 8080) == f"{a.id} {b.ip4}"
+    assert ask(b.ns, "tcp", b.host_ip4, 8080) is None  # another host address: not mapped
+    assert ask(b.ns, "tcp", b.host_ip4, 8081) == f"{a.id} {b.ip4}"
+    assert ask(c.ns, "tcp", c.host_ip4, 8081) is None  # excluded by the conditions
+    assert ask(c.ns, "tcp", c.host_ip6, 8081) == f"{a.id} {c.ip6}"  # v4 conditions only
+    runner.run("portmap", "DEL", conf, container_id=a.id, netns=a.ns.path).ok()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_del_without_prev_result_and_snat_off(backend, runner, routed_host, containers):
+    a, b = containers(), containers()
+    a.serve(80)
+    conf = portmap_conf(a, [tcp(8080, 80)], backend=backend, snat=False)
+    runner.run("portmap", "ADD", conf, container_id=a.id, netns=a.ns.path).ok()
+    assert ask(b.ns, "tcp", a.host_ip4, 8080) == f"{a.id} {b.ip4}"
+    assert ask(a.ns, "tcp", a.host_ip4, 8080) is None  # hairpin needs snat
+    bare = portmap_conf(None, [tcp(8080, 80)], backend=backend, snat=False)
+    runner.run("portmap", "DEL", bare, container_id=a.id).ok()
+    assert ask(b.ns, "tcp", a.host_ip4, 8080) is None
