@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: setup test test-unit lint demo shims clean build install test-e2e
+.PHONY: setup test test-unit lint demo shims clean build install test-e2e bench
 
 setup:
 	@scripts/setup
@@ -44,3 +44,7 @@ build: setup
 install: build
 	install -d $(PREFIX)
 	cp -a dist/bin/. $(PREFIX)/
+
+# Our built executables beside the Go reference; writes docs/benchmark.md and docs/benchmark.svg.
+bench: build
+	scripts/private-ns $(PY) bench/suite.py
