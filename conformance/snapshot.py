@@ -1,0 +1,198 @@
+"""A normalized picture of a case's kernel and disk state, for --compare.
+
+Random values are replaced by stable tokens so two implementations can be compared: veth
+names by `veth~1`, `veth~2` ... (in order of appearance), MAC addresses by `<mac>` (unless
+the scenario itself chose the MAC), link-local IPv6 addresses are dropped, firewall
+counters and handles are stripped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from typing import Any
+
+VETH_RE = re.compile(r"\bveth[0-9a-f]{8}\b")
+MAC_RE = re.compile(r"\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\b")
+COUNTER_RE = re.compile(r"\s*counter packets \d+ bytes \d+")
+HANDLE_RE = re.compile(r"\s*# handle \d+")
+SYSCTL_PATTERNS = [
+    "/proc/sys/net/ipv4/ip_forward",
+    "/proc/sys/net/ipv6/conf/all/forwarding",
+    "/proc/sys/net/ipv4/conf/*/arp_notify",
+    "/proc/sys/net/ipv4/conf/*/route_localnet",
+    "/proc/sys/net/ipv4/conf/*/proxy_arp",
+    "/proc/sys/net/ipv6/conf/*/accept_ra",
+    "/proc/sys/net/ipv6/conf/*/accept_dad",
+    "/proc/sys/net/ipv6/conf/*/enhanced_dad",
+    "/proc/sys/net/ipv6/conf/*/disable_ipv6",
+    "/proc/sys/net/ipv6/conf/*/keep_addr_on_down",
+]
+SKIP_SYSCTL_DEVS = {"all", "default", "lo"}
+
+
+class Normalizer:
+    """Maps random names and MACs of one case to stable tokens (kept across its steps)."""
+
+    def __init__(self, fixed_macs: set[str]):
+        self.fixed_macs = {m.lower() for m in fixed_macs}
+        self.veths: dict[str, str] = {}
+
+    def name(self, text: str) -> str:
+        def repl(m: re.Match) -> str:
+            return self.veths.setdefault(m.group(0), f"veth~{len(self.veths) + 1}")
+
+        return VETH_RE.sub(repl, text)
+
+    def text(self, text: str) -> str:
+        text = self.name(text)
+        return MAC_RE.sub(lambda m: m.group(0) if m.group(0).lower() in self.fixed_macs else "<mac>", text)
+
+    def value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, dict):
+            return {self.text(k): self.value(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self.value(v) for v in data]
+        return data
+
+
+def normalizer_of(case) -> Normalizer:
+    norm = getattr(case, "_normalizer", None)
+    if norm is None:
+        norm = Normalizer(case.fixed_macs)
+        case._normalizer = norm
+    norm.fixed_macs |= {m.lower() for m in case.fixed_macs}
+    return norm
+
+
+def capture(case) -> dict:
+    norm = normalizer_of(case)
+    # name veths in host ifindex order so both implementations number them alike
+    host = case.namespaces["host"]
+    for link in sorted(host.links(), key=lambda link: link.get("ifindex", 0)):
+        norm.name(link.get("ifname", ""))
+    state: dict[str, Any] = {}
+    for label, ns in case.namespaces.items():
+        state[label] = _netns_state(ns, norm, _sysctl_keys(case)) if ns.exists else None
+    state["files"] = _files(case, norm)
+    return state
+
+
+def _sysctl_keys(case) -> list[str]:
+    """Sysctls named in configs the scenario sent (tuning), in /proc/sys form."""
+    keys = []
+    for outcome in case.outcomes.values():
+        sent = outcome.sent if isinstance(outcome.sent, dict) else {}
+        for key in (sent.get("sysctl") or {}) if isinstance(sent.get("sysctl"), dict) else {}:
+            path = key.replace("IFNAME", "eth0")
+            if "/" not in path:
+                path = path.replace(".", "/")
+            keys.append("/proc/sys/" + path.lstrip("/"))
+    return keys
+
+
+def _netns_state(ns, norm: Normalizer, extra_sysctls: list[str]) -> dict:
+    links = []
+    for link in sorted(ns.links(), key=lambda x: x.get("ifname", "")):
+        info = link.get("linkinfo", {})
+        slave = info.get("info_slave_data", {})
+        entry = {
+            "name": norm.name(link.get("ifname", "")),
+            "kind": info.get("info_kind"),
+            "master": norm.name(link.get("master", "")) or None,
+            "mtu": link.get("mtu"),
+            "flags": sorted(f for f in link.get("flags", []) if f != "LOWER_UP"),
+            "mac": norm.text(link.get("address", "")),
+            "txqlen": link.get("txqlen"),
+        }
+        if info.get("info_kind") == "bridge":
+            entry["vlan_filtering"] = info.get("info_data", {}).get("vlan_filtering")
+        if slave:
+            entry["port"] = {k: slave.get(k) for k in ("hairpin", "isolated", "learning", "flood")}
+        links.append(entry)
+    addrs = {}
+    for item in ns.addrs():
+        dev = norm.name(item.get("ifname", ""))
+        infos = [
+            f"{a['local']}/{a['prefixlen']} scope {a.get('scope')}"
+            for a in item.get("addr_info", [])
+            if not str(a.get("local", "")).startswith("fe80:")
+        ]
+        if infos:
+            addrs[dev] = infos
+    routes = []
+    for family in (4, 6):
+        for r in ns.routes(family):
+            dst = str(r.get("dst", ""))
+            if dst.startswith("fe80:") and dst != "fe80::/64":
+                continue
+            parts = [r.get("type", "unicast"), dst, r.get("gateway", ""), norm.name(r.get("dev", ""))]
+            parts += [
+                r.get("table", "main"),
+                r.get("scope", ""),
+                str(r.get("metric", "")),
+                r.get("protocol", ""),
+            ]
+            routes.append(" ".join(str(p) for p in parts if p != ""))
+    sysctls = ns.sysctls(SYSCTL_PATTERNS + extra_sysctls)
+    sysctls = {
+        norm.name(k): v
+        for k, v in sysctls.items()
+        if not any(f"/conf/{dev}/" in k for dev in SKIP_SYSCTL_DEVS)
+        or k.endswith(("ip_forward", "all/forwarding"))
+    }
+    firewall = {
+        "iptables": _clean_iptables(ns.iptables_save(4, "nat"))
+        + _clean_iptables(ns.iptables_save(4, "filter")),
+        "ip6tables": _clean_iptables(ns.iptables_save(6, "nat"))
+        + _clean_iptables(ns.iptables_save(6, "filter")),
+        "nft": [
+            norm.text(HANDLE_RE.sub("", COUNTER_RE.sub("", line))).rstrip()
+            for line in ns.nft_ruleset().splitlines()
+            if line.strip() and not line.startswith("# Warning")
+        ],
+    }
+    return {"links": links, "addrs": addrs, "routes": sorted(routes), "sysctls": sysctls, **firewall}
+
+
+def _clean_iptables(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        if line.startswith(":"):
+            line = re.sub(r"\s*\[\d+:\d+\]$", "", line)
+        out.append(line)
+    # a table without any rule or custom chain is the same as no table at all
+    if all(
+        line.startswith(("*", "COMMIT", ":PREROUTING", ":INPUT", ":OUTPUT", ":POSTROUTING", ":FORWARD"))
+        for line in out
+    ):
+        return []
+    return out
+
+
+def _files(case, norm: Normalizer) -> dict:
+    values = case.values
+    roots = [values["netdir"], values["tmp"], "/run/cni/tuning"]
+    cids = [values["cid"], values["cid2"], values["cid3"]]
+    files = {}
+    for root in roots:
+        if not os.path.isdir(root):
+            continue
+        for dirpath, _dirs, names in os.walk(root):
+            for name in sorted(names):
+                path = os.path.join(dirpath, name)
+                if root == "/run/cni/tuning" and not any(name.startswith(c) for c in cids):
+                    continue
+                try:
+                    mode = stat.S_IMODE(os.stat(path).st_mode)
+                    with open(path, "rb") as f:
+                        content = f.read(4096).decode(errors="replace")
+                except OSError:
+                    continue
+                files[path] = {"mode": f"{mode:04o}", "content": norm.text(content)}
+    return files
