@@ -2,7 +2,7 @@
 and, when built, the frozen bundle in dist/bin) beside Go's /usr/lib/cni/portmap (iptables).
 
 Run as root inside the private namespaces:
-    tests/isolated .venv/bin/python -m tests.portmap.bench_portmap [rounds]
+    tests/isolated .venv/bin/python -m tests.portmap.bench_portmap [rounds] [frozen portmap executable]
 Each round is ADD then DEL of one dual-stack container with tcp 8080->80 and udp 8053->53, in a
 host netns that already holds a second container's rules (the usual steady state).
 """
@@ -78,7 +78,7 @@ def main() -> None:
     shims = tempfile.mkdtemp(prefix="pm-bench-")
     write_shims(shims, names=["portmap"])
     ours = os.path.join(shims, "portmap")
-    frozen = os.path.join(ROOT, "dist", "bin", "portmap")
+    frozen = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "dist", "bin", "portmap")
     go = os.path.join(GO_PLUGIN_DIR, "portmap")
     print(f"{rounds} rounds, dual-stack container, tcp+udp mapping; times are whole processes")
     if os.path.exists(go):
