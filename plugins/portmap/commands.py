@@ -53,10 +53,10 @@ def cmd_add(args: CmdArgs) -> Result:
     conf = load(args, strict=True)
     if conf.prev_result is None:
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "must be called as chained plugin")
-    if not conf.mappings:
+    nets = conf.container_nets
+    if not conf.mappings or not nets:
         return conf.prev_result
     backend = backend_module(conf.backend)
-    nets = conf.container_nets
     backend.forward(conf, args.container_id, nets)
     try:
         flush_udp_conntrack(conf, nets)

@@ -57,7 +57,12 @@ class Mapping:
 
     @property
     def host_family(self) -> int | None:
-        return ipaddress.ip_address(self.host_ip).version if self.host_ip else None
+        if not self.host_ip:
+            return None
+        try:
+            return ipaddress.ip_address(self.host_ip).version
+        except ValueError:  # only DEL keeps unparsable text; Go takes it for IPv6 (To4 is nil)
+            return 6
 
     def applies_to(self, family: int) -> bool:
         """A hostIP of the other family skips the mapping for this family (as in Go)."""
@@ -66,7 +71,7 @@ class Mapping:
     @property
     def host_ip_match(self) -> str:
         """The destination to match: '' for none or an unspecified address (0.0.0.0 / ::)."""
-        if not self.host_ip or ipaddress.ip_address(self.host_ip).is_unspecified:
+        if not self.host_ip or self.host_ip in ("0.0.0.0", "::"):
             return ""
         return self.host_ip
 
