@@ -218,3 +218,32 @@ def test_concurrent_adds_from_scratch_all_work(runner, routed_host, containers):
     assert [r.code for r in runs] == [0] * len(made), [r.stdout for r in runs]
     for i, c in enumerate(made):
         runner.run("portmap", "CHECK", confs[i], container_id=c.id, netns=c.ns.path).ok()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_add_again_with_other_mappings_replaces_them(backend, runner, routed_host, containers):
+    a, b = containers(), containers()
+    a.serve(80)
+    first = portmap_conf(a, [tcp(8080, 80)], backend=backend)
+    runner.run("portmap", "ADD", first, container_id=a.id, netns=a.ns.path).ok()
+    second = portmap_conf(a, [tcp(8081, 80)], backend=backend)
+    runner.run("portmap", "ADD", second, container_id=a.id, netns=a.ns.path).ok()
+    assert ask(b.ns, "tcp", a.host_ip4, 8081) == f"{a.id} {b.ip4}"
+    assert ask(b.ns, "tcp", a.host_ip4, 8080) is None
+    runner.run("portmap", "CHECK", second, container_id=a.id, netns=a.ns.path).ok()
+    runner.run("portmap", "DEL", second, container_id=a.id, netns=a.ns.path).ok()
+    assert our_rules(routed_host, backend, a.id) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ipv6_only_container(backend, runner, routed_host, containers):
+    a, b = containers(), containers()
+    a.serve(80)
+    conf = portmap_conf(a, [tcp(8080, 80), udp(8053, 80)], backend=backend, v4=False)
+    runner.run("portmap", "ADD", conf, container_id=a.id, netns=a.ns.path).ok()
+    assert ask(b.ns, "tcp", b.host_ip6, 8080) == f"{a.id} {b.ip6}"
+    assert ask(b.ns, "udp", b.host_ip6, 8053) == f"{a.id} {b.ip6}"
+    assert ask(b.ns, "tcp", b.host_ip4, 8080) is None
+    runner.run("portmap", "CHECK", conf, container_id=a.id, netns=a.ns.path).ok()
+    runner.run("portmap", "DEL", conf, container_id=a.id, netns=a.ns.path).ok()
+    assert ask(b.ns, "tcp", b.host_ip6, 8080) is None
