@@ -31,7 +31,7 @@ lint: setup
 shims: setup
 	$(PY) -m pkg.shims build/shims
 
-demo: setup
+demo: build
 	scripts/demo
 
 clean:
