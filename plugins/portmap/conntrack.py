@@ -2,8 +2,10 @@
 
 A UDP "connection" to a host port that existed before the DNAT rule keeps its old NAT binding
 and blackholes traffic; Go deletes those entries after adding the rules. This speaks ctnetlink
-directly (stdlib socket, no library, no `conntrack` exec): dump the family's table, delete each
-entry whose original tuple is UDP to one of the ports.
+directly (stdlib socket, no library, no `conntrack` exec): dump the family's entries, delete each
+one whose original tuple is UDP to one of the ports. The kernel filters the dump per port
+(CTA_FILTER, Linux 5.8+), so a node with a huge conntrack table is not read whole; older kernels
+ignore the filter and every entry is checked here instead.
 """
 
 from __future__ import annotations
@@ -27,9 +29,15 @@ NLA_TYPE_MASK = 0x3FFF  # strip NLA_F_NESTED / NLA_F_NET_BYTEORDER
 
 CTA_TUPLE_ORIG = 1
 CTA_ZONE = 18
+CTA_FILTER = 25
+CTA_FILTER_ORIG_FLAGS = 1
+CTA_FILTER_REPLY_FLAGS = 2
+CTA_FILTER_F_CTA_PROTO_NUM = 1 << 3
+CTA_FILTER_F_CTA_PROTO_DST_PORT = 1 << 5
 CTA_TUPLE_PROTO = 2
 CTA_PROTO_NUM = 1
 CTA_PROTO_DST_PORT = 3
+NLA_F_NESTED = 0x8000
 IPPROTO_UDP = 17
 
 _HEADER = struct.Struct("=IHHII")
@@ -48,6 +56,24 @@ def _attrs(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:
 
 def _find(data: bytes, kind: int) -> bytes | None:
     return next((payload for k, payload, _ in _attrs(data) if k == kind), None)
+
+
+def _attr(kind: int, payload: bytes) -> bytes:
+    data = struct.pack("=HH", 4 + len(payload), kind) + payload
+    return data + b"\0" * (-len(data) % 4)
+
+
+def _port_filter(port: int) -> bytes:
+    """Dump only UDP entries whose original destination port is `port`."""
+    proto = _attr(CTA_PROTO_NUM, bytes([IPPROTO_UDP])) + _attr(CTA_PROTO_DST_PORT, struct.pack("!H", port))
+    tuple_attr = _attr(CTA_TUPLE_ORIG | NLA_F_NESTED, _attr(CTA_TUPLE_PROTO | NLA_F_NESTED, proto))
+    flags = CTA_FILTER_F_CTA_PROTO_NUM | CTA_FILTER_F_CTA_PROTO_DST_PORT
+    filter_attr = _attr(
+        CTA_FILTER | NLA_F_NESTED,
+        _attr(CTA_FILTER_ORIG_FLAGS, struct.pack("=I", flags))
+        + _attr(CTA_FILTER_REPLY_FLAGS, struct.pack("=I", 0)),
+    )
+    return tuple_attr + filter_attr
 
 
 def _message(kind: int, flags: int, seq: int, family: int, body: bytes = b"") -> bytes:
@@ -105,11 +131,19 @@ def delete_udp_entries(ports: list[int], family: int) -> int:
     wanted = set(ports)
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER) as sock:
         sock.bind((0, 0))
-        sock.send(_message(IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, 1, af))
-        doomed = [m for _, entry in _replies(sock) if (m := _matches(entry, wanted)) is not None]
+        doomed: list[tuple[bytes, bytes | None]] = []
+        for port in sorted(wanted):
+            try:
+                doomed += _dump(sock, af, wanted, _port_filter(port))
+            except OSError as err:
+                if err.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+                doomed = _dump(sock, af, wanted, b"")  # a kernel without dump filters
+                break
         deleted = 0
-        for seq, (tuple_attr, zone_attr) in enumerate(doomed, start=2):
-            body = tuple_attr + (zone_attr or b"")
+        unique = dict.fromkeys(doomed)  # a kernel ignoring the filter returns every match each time
+        for seq, (tuple_attr, zone_attr) in enumerate(unique, start=100):
+            body = tuple_attr + b"\0" * (-len(tuple_attr) % 4) + (zone_attr or b"")
             sock.send(_message(IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, seq, af, body))
             try:
                 for _ in _replies(sock):
@@ -119,3 +153,10 @@ def delete_udp_entries(ports: list[int], family: int) -> int:
                 if err.errno != errno.ENOENT:  # gone meanwhile: fine
                     raise
         return deleted
+
+
+def _dump(
+    sock: socket.socket, af: int, ports: set[int], request_attrs: bytes
+) -> list[tuple[bytes, bytes | None]]:
+    sock.send(_message(IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, 1, af, request_attrs))
+    return [m for _, entry in _replies(sock) if (m := _matches(entry, ports)) is not None]
