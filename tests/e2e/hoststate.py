@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 
 IPAM_DIR = "/var/lib/cni/networks"
@@ -100,6 +101,16 @@ class HttpAnswer:
     status: int = 0
     body: str = ""
     error: str = ""
+
+
+def http_get_when_up(host: str, port: int, within: float = 15) -> HttpAnswer:
+    """GET, retried while nothing answers yet (the server may still be starting): the last answer."""
+    deadline = time.monotonic() + within
+    while True:
+        answer = http_get(host, port)
+        if answer.status or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
 
 
 def http_get(host: str, port: int, path: str = "/", timeout: float = 5) -> HttpAnswer:

@@ -68,7 +68,7 @@ class Lifecycle:
 def look_inside(exec_: Exec, gateway: str) -> Inside:
     addr = exec_("ip", "-o", "-4", "addr", "show", "dev", "eth0")
     routes = exec_("ip", "-4", "route", "show")
-    ping = exec_("ping", "-c", "1", "-W", "3", gateway)
+    ping = exec_("ping", "-c", "2", "-W", "3", gateway)
     tuned = exec_("cat", "/proc/sys/" + TUNED_SYSCTL.replace(".", "/"))
     return Inside(
         eth0=re.findall(r"inet (\d+\.\d+\.\d+\.\d+/\d+)", addr.stdout),
@@ -90,6 +90,8 @@ def observe_running(
     """`http_targets(container_ip)` names the (host, port) pairs to GET from the fake host."""
     inside = look_inside(exec_, network.gateway)
     ip = inside.eth0[0].split("/")[0] if inside.eth0 else ""
+    targets = http_targets(ip).items() if ip else []
+    http = {label: hoststate.http_get_when_up(host, port) for label, (host, port) in targets}
     return Running(
         runtime=runtime,
         firewall=firewall,
@@ -103,9 +105,7 @@ def observe_running(
         rules=hoststate.ruleset(),
         nat_chains=hoststate.iptables_chains("nat"),
         host_tuned_sysctl=hoststate.sysctl(TUNED_SYSCTL),
-        http={label: hoststate.http_get(host, port) for label, (host, port) in http_targets(ip).items()}
-        if ip
-        else {},
+        http=http,
     )
 
 
