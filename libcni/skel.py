@@ -250,8 +250,11 @@ def write_outcome(outcome: Outcome) -> int:
     return outcome.exit_code
 
 
-def main(plugin: Plugin) -> None:
-    """Process entry point: real environment and stdin in, exit code out."""
+def run_call(plugin: Plugin) -> int:
+    """One call on this process's real environment, stdin, stdout and stderr; returns the exit code.
+
+    A cold process runs it from `main`; a warm server's worker runs it after taking over the
+    caller's stdio, working directory and environment (pkg.warm)."""
 
     def read_stdin() -> bytes:
         return sys.stdin.buffer.read() if sys.stdin is not None else b""
@@ -261,4 +264,16 @@ def main(plugin: Plugin) -> None:
         sys.stdout.close()
     except (BrokenPipeError, OSError, ValueError):
         pass
+    return code
+
+
+def main(plugin: Plugin, after: Callable[[], None] | None = None) -> None:
+    """Process entry point: real environment and stdin in, exit code out. `after` runs once the
+    reply is written (the executables start a warm server there) and cannot change the code."""
+    code = run_call(plugin)
+    if after is not None:
+        try:
+            after()
+        except Exception:  # noqa: BLE001, S110 - the call's outcome is already written
+            pass
     os._exit(code)

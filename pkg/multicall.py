@@ -2,11 +2,14 @@
 
 The PyInstaller bundle is a single program with bridge, host-local, tuning, portmap and
 cnitool as links to it; the test shims call `run(name)` directly.
+
+A plugin call first tries a warm server (pkg.warm): when one serves this exact context the call
+runs there and this process only relays its exit code. Otherwise it runs cold, and then starts
+a server for the next calls. CNI_PY_WARM=0 turns both off. `--serve` runs the server itself.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -24,10 +27,31 @@ def run(name: str) -> None:
     if module is None:
         sys.stderr.write(f"unknown program {name!r}; this bundle provides: {', '.join(sorted(ENTRIES))}\n")
         raise SystemExit(2)
-    importlib.import_module(module).main()
+    after = None
+    if name != "cnitool":
+        from pkg.warm import client
+
+        if name in client.SERVED and client.enabled():
+            client.call_warm(name)  # returns only when no server took the call
+            after = client.start_server
+    from importlib import import_module
+
+    entry = import_module(module)
+    plugin = getattr(entry, "PLUGIN", None)
+    if plugin is None:
+        entry.main()
+        return
+    from libcni.skel import main as skel_main
+
+    skel_main(plugin, after=after)
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+        from pkg.warm.server import main as serve
+
+        serve(sys.argv[2:])
+        return
     name = os.path.basename(sys.argv[0])
     if name not in ENTRIES and len(sys.argv) > 1 and sys.argv[1] in ENTRIES:
         # called as the bundle itself: `cni-plugins bridge` works like `bridge`

@@ -11,6 +11,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+# Plugins started by the tests run cold (no warm server outliving a test): see pkg/warm.
+os.environ.setdefault("CNI_PY_WARM", "0")
+
 from tests.harness import GO_PLUGIN_DIR, Netns, PluginRunner, kernel_tests_allowed  # noqa: E402
 
 

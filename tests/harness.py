@@ -145,6 +145,7 @@ class PluginRunner:
             "CNI_IFNAME": ifname,
             "CNI_ARGS": args,
             "CNI_PATH": self.cni_path,
+            "CNI_PY_WARM": "0",  # deterministic: every call cold (tests/kernel/test_warm.py turns it on)
         }
         environ.update(env or {})
         proc = subprocess.run(

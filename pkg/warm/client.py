@@ -1,0 +1,178 @@
+"""The thin client every plugin executable runs before any heavy import.
+
+Cheap on purpose (builtins, `_socket`, `_blake2`): it is on the path of every call. When a warm
+server serves this exact context, the call runs there and this process only relays the exit
+code; otherwise the executable runs cold as it always did, and afterwards starts a server.
+
+Exactly once: a call is "accepted" when the server's worker greets us (HELLO); before that, any
+failure (no server, refused, busy for ACCEPT_TIMEOUT) means the worker cannot have seen the
+request, so running cold is safe. After HELLO we never fall back.
+
+A killed client: the worker owns the call once it has the request, so it finishes the operation
+(as the runtime's later DEL expects a consistent state), writes the result to the caller's stdout
+if that pipe is still open, and its exit-status reply then fails harmlessly.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import sys
+
+from . import protocol
+from .context import ROOT, address
+
+SERVED = frozenset({"bridge", "host-local", "tuning", "portmap"})
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def enabled(env=os.environ) -> bool:
+    """CNI_PY_WARM=0 (or false/no/off) neither uses nor starts a server."""
+    return env.get("CNI_PY_WARM", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def call_warm(name: str) -> None:
+    """Run this process's call in a warm server and exit with its code; return to run cold."""
+    addr = address()
+    if addr is None:
+        return
+    try:
+        cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        code = _exchange(sock, addr, name, cwd)
+    finally:
+        sock.close()
+        os.close(cwd)
+    if code is not None:
+        os._exit(code)
+
+
+def _exchange(sock, addr: bytes, name: str, cwd: int) -> int | None:
+    """The call's exit code, or None when no server accepted it (then nothing ran)."""
+    sock.settimeout(protocol.ACCEPT_TIMEOUT)
+    try:
+        sock.connect(addr)
+        worker = protocol.hello_pid(protocol.recv_exact(sock, protocol.HELLO_SIZE) or b"")
+    except OSError:  # no server, refused, or too busy to answer in time
+        return None
+    if worker is None:
+        return None
+    sock.settimeout(None)
+    request = protocol.frame(_request_items(name))
+    fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2, cwd))
+    try:
+        sent = sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        if sent < len(request):
+            sock.sendall(request[sent:])
+    except OSError:  # e.g. a closed stdio fd: the worker never got a whole request
+        return None
+    try:
+        reply = protocol.recv_exact(sock, 5)
+    except OSError:
+        reply = None
+    if reply is None or reply[:1] != b"E":
+        _stderr(f"cni warm server: worker {worker} ended without an exit status (killed?)\n")
+        return 1
+    return int.from_bytes(reply[1:], "little", signed=True)
+
+
+def _request_items(name: str) -> list[bytes]:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    items = [protocol.KIND_RUN, name.encode(), str(umask).encode(), str(len(sys.argv)).encode()]
+    items += [os.fsencode(arg) for arg in sys.argv]
+    items += [key + b"=" + value for key, value in os.environb.items()]
+    return items
+
+
+def _stderr(text: str) -> None:
+    try:
+        os.write(2, text.encode())
+    except OSError:
+        pass
+
+
+# -- starting a server -------------------------------------------------------------------------
+
+
+def start_server() -> None:
+    """Start a detached server for this context unless one holds the address already.
+
+    The caller binds the address itself and hands the listening socket to the server: of many
+    cold calls racing here exactly one binds, and only that one spawns."""
+    addr = address()
+    if addr is None:
+        return
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        sock.bind(addr)
+        sock.listen(512)
+        _spawn(sock.fileno())
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+def server_argv(fd: int) -> list[str]:
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--serve", "--fd", str(fd)]
+    code = f"import sys; sys.path.insert(0, {ROOT!r}); from pkg.multicall import main; main()"
+    return [sys.executable, "-I", "-c", code, "--serve", "--fd", str(fd)]
+
+
+def _spawn(listener: int) -> None:
+    """posix_spawn the server in a new session: stdio on /dev/null, no fd of the caller's but
+    the listener (a runtime waits for its pipes to close, so the daemon must not hold them)."""
+    env = {"PATH": os.environ.get("PATH", DEFAULT_PATH)}
+    env.update((k, v) for k, v in os.environ.items() if k.startswith("CNI_PY_WARM_"))
+    devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        actions: list[tuple] = [(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)]
+        for entry in os.listdir("/proc/self/fd"):
+            fd = int(entry)
+            if fd > 2 and fd != listener and _inheritable(fd):
+                actions.append((os.POSIX_SPAWN_CLOSE, fd))
+        os.set_inheritable(listener, True)
+        argv = server_argv(listener)
+        os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True, setsigmask=())
+    finally:
+        os.close(devnull)
+
+
+def _inheritable(fd: int) -> bool:
+    try:
+        return os.get_inheritable(fd)
+    except OSError:
+        return False
+
+
+# -- status and stop (tests, operators) ----------------------------------------------------------
+
+
+def request(kind: bytes, addr: bytes | None = None, timeout: float = 30.0) -> dict | None:
+    """Ask the server of this context (or of `addr`) for its status, or to stop; None if none."""
+    import json
+
+    addr = addr or address()
+    if addr is None:
+        return None
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(addr)
+        if protocol.hello_pid(protocol.recv_exact(sock, protocol.HELLO_SIZE) or b"") is None:
+            return None
+        sock.sendall(protocol.frame([kind]))
+        head = protocol.recv_exact(sock, 5)
+        if head is None or head[:1] != b"J":
+            return None
+        body = protocol.recv_exact(sock, int.from_bytes(head[1:], "little"))
+        return json.loads(body) if body else None
+    except OSError:
+        return None
+    finally:
+        sock.close()
