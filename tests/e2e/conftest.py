@@ -108,7 +108,7 @@ def containerd(work_dir, run_id, image_archive):
 
 
 @pytest.fixture(scope="session")
-def podman(work_dir, run_id, image_archive):
+def podman(work_dir, run_id):
     engine = Podman(
         os.path.join(work_dir, "podman"),
         network_dir=os.path.join(work_dir, "podman", "cni"),
