@@ -27,8 +27,13 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def enabled(env=os.environ) -> bool:
-    """CNI_PY_WARM=0 (or false/no/off) neither uses nor starts a server."""
-    return env.get("CNI_PY_WARM", "1").strip().lower() not in ("0", "false", "no", "off")
+    """CNI_PY_WARM=1 uses (and starts) a server, CNI_PY_WARM=0 (or false/no/off) never does. Unset:
+    on for the frozen bundle (what /opt/cni/bin holds), off when running from source, whose callers
+    are tests and tools that run plugins in many throwaway namespaces (a server each)."""
+    value = env.get("CNI_PY_WARM", "").strip().lower()
+    if not value:
+        return bool(getattr(sys, "frozen", False))
+    return value not in ("0", "false", "no", "off")
 
 
 def call_warm(name: str) -> None:
