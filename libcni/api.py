@@ -164,21 +164,21 @@ def _decode_cached_result(data: dict | bytes, cni_version: str) -> AnyResult:
         try:
             data = json.loads(data)
         except ValueError as err:
-            raise CacheErrorText(f"decoding version from network config: {err}") from None
+            raise CachedResultError(f"decoding version from network config: {err}") from None
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise CacheErrorText("decoding version from network config: not a JSON object")
+            raise CachedResultError("decoding version from network config: not a JSON object")
     result = parse_result(data)
     try:
         return convert(result, cni_version)
     except CNIError as err:
-        raise CacheErrorText(
+        raise CachedResultError(
             f"failed to convert cached result to config version {go_quote(cni_version)}: {err}"
         ) from err
 
 
-class CacheErrorText(Exception):
+class CachedResultError(Exception):
     """A cached result that cannot be used (corrupt, or not convertible to the list version)."""
 
 
@@ -318,13 +318,13 @@ class CNIConfig:
         """The cached ADD result, converted to the list's version (None if nothing is cached)."""
         try:
             return self._cached_result(conf_list.name, conf_list.cni_version, rt)
-        except (CacheErrorText, CNIError, cache.CacheError) as err:
+        except (CachedResultError, CNIError, cache.CacheError) as err:
             raise NetworkError(str(err)) from err
 
     def get_network_cached_result(self, net: PluginConfig, rt: RuntimeConf) -> AnyResult | None:
         try:
             return self._cached_result(net.network.name, net.network.cni_version, rt)
-        except (CacheErrorText, CNIError, cache.CacheError) as err:
+        except (CachedResultError, CNIError, cache.CacheError) as err:
             raise NetworkError(str(err)) from err
 
     def get_network_list_cached_config(
@@ -418,7 +418,7 @@ class CNIConfig:
     def _cached_for_check(self, name: str, cni_version: str, rt: RuntimeConf) -> AnyResult | None:
         try:
             return self._cached_result(name, cni_version, rt)
-        except (CacheErrorText, CNIError, cache.CacheError) as err:
+        except (CachedResultError, CNIError, cache.CacheError) as err:
             raise NetworkError(f"failed to get network {go_quote(name)} cached result: {err}") from err
 
     # -- DEL --
@@ -429,7 +429,7 @@ class CNIConfig:
             return None
         try:
             return self._cached_result(name, cni_version, rt)
-        except (CacheErrorText, CNIError, cache.CacheError):
+        except (CachedResultError, CNIError, cache.CacheError):
             self._cache_del(name, rt)
             return None
 

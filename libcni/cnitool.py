@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(1)
     try:
         output = run(options, os.environ)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
     except Exception as err:  # every failure: its text on stderr, exit 1 (as Go's tool)
         from .types.errors import CNIError
 

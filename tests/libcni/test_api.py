@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -404,3 +406,43 @@ def test_L22_text_file_busy_is_retried_with_a_fresh_process(fake):
     result = runtime(fake).add_network_list(make_list({"type": "busy"}), RT)
     assert result.cniVersion == "1.0.0"
     assert 0.9 < time.monotonic() - started < 4  # one retry, a second later
+
+
+# --- L-33 single-plugin variants, import hygiene ------------------------------------------------------
+
+
+def test_L33_single_plugin_variants(fake):
+    cni = runtime(fake)
+    plugin = conf.network_plugin_conf_from_bytes(b'{"cniVersion":"0.4.0","name":"single","type":"alpha"}')
+    result = cni.add_network(plugin, RT)
+    assert result.cniVersion == "0.4.0"
+    assert cni.get_network_cached_result(plugin, RT).to_json_dict() == result.to_json_dict()
+    data, _ = cni.get_network_cached_config(plugin, RT)
+    assert data == plugin.bytes
+    cni.check_network(plugin, RT)
+    cni.del_network(plugin, RT)
+    assert [c for _, c, _ in fake.requests()] == ["ADD", "CHECK", "DEL"]
+    assert cni.get_network_cached_result(plugin, RT) is None
+    assert cni.validate_network(plugin) == []
+
+
+def test_cnitool_and_libcni_never_import_pyroute2(fake):
+    fake.write_conf("10-net.conflist", {"cniVersion": "1.1.0", "name": "net", "plugins": [{"type": "alpha"}]})
+    code = (
+        "import sys\n"
+        "from libcni import cnitool\n"
+        "for argv in (['add','net','/proc/self/ns/net'],['check','net','/proc/self/ns/net'],['gc','net'],"
+        "['status','net'],['del','net','/proc/self/ns/net']):\n"
+        "    try:\n"
+        "        cnitool.main(argv)\n"
+        "    except SystemExit as e:\n"
+        "        assert not e.code, e.code\n"
+        "print('\\nloaded', sorted(m for m in sys.modules if m.split('.')[0] in ('pyroute2', 'netaddr')))\n"
+    )
+    env = fake.env(NETCONFPATH=fake.conf_dir, CNI_PATH=fake.bin_dir, CNI_CACHE_DIR=fake.cache_dir)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "loaded []"
