@@ -246,3 +246,38 @@ def test_runtime_error_texts_match(go_libcni, fake, rt, version):
         getattr(cni, f"{command}_network_list")(network_conf_from_file(path), rt)
     assert go.returncode == 1
     assert f"{info.value}\n" == go.stderr.decode()
+
+
+def test_conf_dir_selection_and_legacy_up_conversion_match(go_libcni, fake):
+    """LoadConfList over a directory: .conflist first in name order, else a .conf/.json
+    single-plugin config up-converted; the requests must be byte-identical."""
+    fake.write_conf(
+        "30-dbnet.conflist", {"cniVersion": "0.4.0", "name": "other", "plugins": [{"type": "gamma"}]}
+    )
+    fake.write_conf("20-b.json", {"cniVersion": "0.4.0", "name": "dbnet", "type": "beta"})
+    fake.write_conf(
+        "10-a.conf",
+        '{"cniVersion":"0.4.0","name":"dbnet","type":"alpha","mtu":1500.0,"args":{"cni":{"ips":["10.0.0.9"]}},'
+        '"x":"<\\u00e9>","big":12345678901234567890}',
+    )
+    env_net = {"CNI_NETWORK": "dbnet"}
+    proc = subprocess.run(
+        [go_libcni, "add", fake.conf_dir, RT.container_id, RT.netns, RT.ifname, fake.cache_dir + "-go"],
+        env=fake.env(CNI_PATH=fake.bin_dir, **env_net),
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    go_calls = fake.records()
+    fake.clear()
+    from libcni.conf import load_network_conf
+
+    conf_list = load_network_conf(fake.conf_dir, "dbnet")
+    rt = RuntimeConf(container_id=RT.container_id, netns=RT.netns, ifname=RT.ifname)
+    CNIConfig([fake.bin_dir], fake.cache_dir + "-py", env=fake.env()).add_network_list(conf_list, rt)
+    py_calls = fake.records()
+    assert [c["plugin"] for c in py_calls] == ["alpha"]
+    assert py_calls[0]["stdin"] == go_calls[0]["stdin"]
+    assert cache_bytes(fake.cache_dir + "-py") == cache_bytes(fake.cache_dir + "-go").replace(
+        b'"networkName":"dbnet",', b'"networkName":"dbnet","netns":"/run/netns/ctr",'
+    )

@@ -2,8 +2,8 @@
 // the differential tests: it runs one network-list operation with the given cache directory so
 // the requests plugins receive and the cache files written can be compared with ours.
 //
-// usage: go-libcni add|check|del <conflist file> <container id> <netns> <ifname> <cache dir>
-// env: CNI_PATH, CNI_ARGS (k=v;...), CAP_ARGS (JSON object)
+// usage: go-libcni add|check|del <conflist file or conf dir> <container id> <netns> <ifname> <cache dir>
+// env: CNI_PATH, CNI_ARGS (k=v;...), CAP_ARGS (JSON object), CNI_NETWORK (with a conf dir)
 package main
 
 import (
@@ -21,7 +21,14 @@ func run() error {
 	if len(os.Args) != 7 {
 		return fmt.Errorf("usage: %s add|check|del <conflist> <container id> <netns> <ifname> <cache dir>", os.Args[0])
 	}
-	list, err := libcni.ConfListFromFile(os.Args[2])
+	var list *libcni.NetworkConfigList
+	var err error
+	if st, serr := os.Stat(os.Args[2]); serr == nil && st.IsDir() {
+		// a conf dir: pick the network named $CNI_NETWORK the way runtimes do
+		list, err = libcni.LoadConfList(os.Args[2], os.Getenv("CNI_NETWORK"))
+	} else {
+		list, err = libcni.ConfListFromFile(os.Args[2])
+	}
 	if err != nil {
 		return err
 	}
