@@ -115,6 +115,12 @@ def netns_alive(path: str) -> bool:
     return True
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors exit 1, as every error of Go's tool
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-i", "--ifname", help="interface name (default: $CNI_IFNAME, else eth0)")
@@ -127,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds one plugin may run before it is killed "
         f"(default: $CNI_TIMEOUT, else {DEFAULT_TIMEOUT:g}; 0: none)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cnitool",
         description="Run a CNI network configuration (NETCONFPATH) against a network namespace.",
         epilog="Environment: NETCONFPATH, CNI_PATH, CNI_IFNAME, CNI_ARGS, CAP_ARGS, "
