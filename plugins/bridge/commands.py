@@ -256,13 +256,10 @@ def _delete_container_link(args: CmdArgs) -> None:
     except NetNSNotFound:
         return  # the runtime already removed the netns: nothing left inside to delete
     with netns:
-        from pkg.link import delete_link
+        from pkg.link import delete_link_on_socket
 
-        cipr = netns.iproute()
-        try:
-            delete_link(cipr, args.ifname)
-        finally:
-            cipr.close()
+        with netns.netlink_socket() as sock:
+            delete_link_on_socket(sock, args.ifname)
 
 
 # ---------------------------------------------------------------- CHECK, GC, STATUS
