@@ -5,7 +5,8 @@ cnitool as links to it; the test shims call `run(name)` directly.
 
 A plugin call first tries a warm server (pkg.warm): when one serves this exact context the call
 runs there and this process only relays its exit code. Otherwise it runs cold, and then starts
-a server for the next calls. CNI_PY_WARM=0 turns both off. `--serve` runs the server itself.
+a server for the next calls. CNI_PY_WARM=0 turns both off. `--serve` runs the server itself;
+`--warm-status` / `--warm-stop` ask the server of this context for its status, or to exit.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ def main() -> None:
         from pkg.warm.server import main as serve
 
         serve(sys.argv[2:])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] in ("--warm-status", "--warm-stop"):
+        # the warm server of this program in this context (netns, namespaces, uid): JSON, or null
+        import json
+
+        from pkg.warm import client, protocol
+
+        kind = protocol.KIND_STATUS if sys.argv[1] == "--warm-status" else protocol.KIND_STOP
+        print(json.dumps(client.request(kind)))
         return
     name = os.path.basename(sys.argv[0])
     if name not in ENTRIES and len(sys.argv) > 1 and sys.argv[1] in ENTRIES:
