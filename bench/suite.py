@@ -54,6 +54,7 @@ class Side:
     plugin_dir: str
     index: int
     work: str
+    env: dict[str, str] = field(default_factory=dict)  # e.g. CNI_PY_WARM=0 for the cold side
     data_dir: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -92,7 +93,9 @@ class Side:
 # -- measuring -----------------------------------------------------------------------------------
 
 
-def run_plugin(path: str, command: str, stdin: bytes, **env: str) -> tuple[float, bytes]:
+def run_plugin(
+    path: str, command: str, stdin: bytes, extra: dict[str, str] | None = None, **env: str
+) -> tuple[float, bytes]:
     environ = {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
         "CNI_COMMAND": command,
@@ -101,6 +104,7 @@ def run_plugin(path: str, command: str, stdin: bytes, **env: str) -> tuple[float
         "CNI_IFNAME": env.get("ifname", "eth0"),
         "CNI_ARGS": "",
         "CNI_PATH": os.path.dirname(path),
+        **(extra or {}),
     }
     start = time.perf_counter()
     proc = subprocess.run([path], input=stdin, capture_output=True, env=environ, check=False)
@@ -154,7 +158,7 @@ def bench_version(sides: list[Side], runs: int) -> list[Case]:
         case = Case(f"VERSION {plugin}")
 
         def one(side: Side, _i: int, plugin: str = plugin, case: Case = case) -> None:
-            seconds, _ = run_plugin(os.path.join(side.plugin_dir, plugin), "VERSION", b"")
+            seconds, _ = run_plugin(os.path.join(side.plugin_dir, plugin), "VERSION", b"", side.env)
             case.add(side.label, seconds)
 
         alternate(sides, runs, one)
@@ -172,9 +176,9 @@ def bench_host_local(sides: list[Side], runs: int) -> list[Case]:
         )
         path = os.path.join(side.plugin_dir, "host-local")
         cid = f"hl-{i}"
-        seconds, _ = run_plugin(path, "ADD", conf.encode(), cid=cid, netns=netns)
+        seconds, _ = run_plugin(path, "ADD", conf.encode(), side.env, cid=cid, netns=netns)
         add.add(side.label, seconds)
-        seconds, _ = run_plugin(path, "DEL", conf.encode(), cid=cid)
+        seconds, _ = run_plugin(path, "DEL", conf.encode(), side.env, cid=cid)
         delete.add(side.label, seconds)
 
     try:
@@ -195,10 +199,10 @@ def bench_bridge(sides: list[Side], runs: int, ip_masq: bool) -> list[Case]:
         netns = netns_add()
         try:
             cid = f"br-{octet}-{i}"
-            seconds, out = run_plugin(path, "ADD", json.dumps(conf).encode(), cid=cid, netns=netns)
+            seconds, out = run_plugin(path, "ADD", json.dumps(conf).encode(), side.env, cid=cid, netns=netns)
             add.add(side.label, seconds)
             conf["prevResult"] = json.loads(out)
-            seconds, _ = run_plugin(path, "DEL", json.dumps(conf).encode(), cid=cid, netns=netns)
+            seconds, _ = run_plugin(path, "DEL", json.dumps(conf).encode(), side.env, cid=cid, netns=netns)
             delete.add(side.label, seconds)
         finally:
             netns_del(netns)
@@ -208,7 +212,11 @@ def bench_bridge(sides: list[Side], runs: int, ip_masq: bool) -> list[Case]:
 
 
 def runtime(side: Side) -> CNIConfig:
-    return CNIConfig([side.plugin_dir], cache_dir=os.path.join(side.work, f"cache-{side.label}"))
+    return CNIConfig(
+        [side.plugin_dir],
+        cache_dir=os.path.join(side.work, f"cache-{side.label}"),
+        env=dict(os.environ, **side.env),
+    )
 
 
 def bench_chain(sides: list[Side], runs: int) -> list[Case]:
@@ -273,26 +281,25 @@ def bench_concurrent(sides: list[Side], count: int) -> list[Case]:
 # -- reporting -----------------------------------------------------------------------------------
 
 
-def table(cases: list[Case], labels: tuple[str, str]) -> list[str]:
-    ours, go = labels
-    lines = [
-        f"| case | {ours} median ms | {ours} p90 ms | {go} median ms | {go} p90 ms | {ours}/{go} |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+def table(cases: list[Case], labels: tuple[str, ...]) -> list[str]:
+    """Medians and p90 of every label, and each label's ratio to the last (the reference)."""
+    *ours, go = labels
+    head = "".join(f" {label} median ms | {label} p90 ms |" for label in labels)
+    ratios = "".join(f" {label}/{go} |" for label in ours)
+    lines = [f"| case |{head}{ratios}", "|---|" + "---:|" * (2 * len(labels) + len(ours))]
     for case in cases:
-        ratio = case.median_ms(ours) / case.median_ms(go)
-        lines.append(
-            f"| {case.name} | {case.median_ms(ours):.1f} | {case.p90_ms(ours):.1f} | "
-            f"{case.median_ms(go):.1f} | {case.p90_ms(go):.1f} | {ratio:.2f} |"
-        )
+        cells = "".join(f" {case.median_ms(label):.1f} | {case.p90_ms(label):.1f} |" for label in labels)
+        cells += "".join(f" {case.median_ms(label) / case.median_ms(go):.2f} |" for label in ours)
+        lines.append(f"| {case.name} |{cells}")
     return lines
 
 
-def svg_chart(cases: list[Case], labels: tuple[str, str]) -> str:
+def svg_chart(cases: list[Case], labels: tuple[str, ...]) -> str:
     """A horizontal grouped bar chart of the medians (log scale), as plain SVG."""
     import math
 
-    row, bar, left, width = 34, 12, 290, 520
+    bar, left, width = 12, 290, 520
+    row = 10 + bar * len(labels)
     height = 60 + row * len(cases)
     top = max(max(case.median_ms(label) for label in labels) for case in cases)
     scale_max = math.log10(max(top, 10) * 1.2)
@@ -300,13 +307,13 @@ def svg_chart(cases: list[Case], labels: tuple[str, str]) -> str:
     def x(ms: float) -> float:
         return left + width * max(math.log10(max(ms, 1.0)), 0) / scale_max
 
-    colours = {labels[0]: "#3572A5", labels[1]: "#00ADD8"}
+    colours = dict(zip(labels, ("#3572A5", "#A0B4CC", "#00ADD8")[-len(labels) :], strict=True))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{height}" '
         'font-family="sans-serif" font-size="12">',
         '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="10" y="20" font-size="14">Median wall time per call, ms (log scale): '
-        f"{labels[0]} vs {labels[1]}</text>",
+        f"{' vs '.join(labels)}</text>",
     ]
     for tick in (1, 10, 100, 1000, 10000):
         if math.log10(tick) <= scale_max:
@@ -333,6 +340,26 @@ def svg_chart(cases: list[Case], labels: tuple[str, str]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def warm_server(plugin_dir: str, flag: str) -> dict | None:
+    """Status (or stop) of our bundle's warm server in this namespace (None: none, or not ours)."""
+    proc = subprocess.run(
+        [os.path.join(plugin_dir, "bridge"), flag], capture_output=True, text=True, check=False
+    )
+    try:
+        return json.loads(proc.stdout) if proc.returncode == 0 else None
+    except ValueError:
+        return None
+
+
+def warm_up(plugin_dir: str, timeout: float = 60) -> None:
+    """Start our warm server (one cold call) and wait until it serves, so that the timed calls
+    measure the steady state a runtime sees; the cold start is what `python-cold` shows."""
+    run_plugin(os.path.join(plugin_dir, "bridge"), "VERSION", b"")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not warm_server(plugin_dir, "--warm-status"):
+        time.sleep(0.2)
+
+
 def machine() -> str:
     return (
         f"{platform.machine()}, {os.cpu_count()} cores, kernel {platform.release()}, "
@@ -349,6 +376,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--concurrent", type=int, default=50)
     parser.add_argument("--docs", default=os.path.join(ROOT, "docs"))
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="also time our executables with CNI_PY_WARM=0 (no warm server: every call a cold process)",
+    )
     options = parser.parse_args()
     if os.environ.get("CNI_TEST_ISOLATED") != "1":
         sys.exit(
@@ -358,9 +390,12 @@ def main() -> None:
         if not os.path.isfile(os.path.join(directory, "bridge")):
             sys.exit(f"no plugins in {directory} (make build?)")
     subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=False)
-    labels = ("python", "go")
+    labels = ("python", "python-cold", "go") if options.cold else ("python", "go")
     with tempfile.TemporaryDirectory(prefix="cni-bench-") as work:
         sides = [Side("python", options.ours, 1, work), Side("go", options.go, 2, work)]
+        if options.cold:
+            sides.insert(1, Side("python-cold", options.ours, 3, work, env={"CNI_PY_WARM": "0"}))
+        warm_up(options.ours)
         cases: list[Case] = []
         steps: list[tuple[str, Callable[[], list[Case]]]] = [
             ("VERSION", lambda: bench_version(sides, options.runs)),
@@ -373,6 +408,7 @@ def main() -> None:
         for title, step in steps:
             print(f"bench: {title} ...", file=sys.stderr, flush=True)
             cases.extend(step())
+        warm_server(options.ours, "--warm-stop")
     lines = table(cases, labels)
     print("\n".join(lines))
     os.makedirs(options.docs, exist_ok=True)
@@ -383,7 +419,13 @@ def main() -> None:
             "# Benchmark: our plugins beside the Go reference\n\n"
             f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, by `make bench` "
             f"({options.runs} runs per case, ours and Go alternating; whole processes, wall time).\n"
-            f"Ours: the PyInstaller build in `{os.path.relpath(options.ours, ROOT)}`; Go: Debian "
+            + (
+                "`python` runs through the warm server (pkg/warm, the default), `python-cold` with "
+                "CNI_PY_WARM=0 (a fresh process does all the work).\n"
+                if options.cold
+                else ""
+            )
+            + f"Ours: the PyInstaller build in `{os.path.relpath(options.ours, ROOT)}`; Go: Debian "
             f"containernetworking-plugins in `{options.go}`; configs use cniVersion {CNI_VERSION}.\n"
             "The chain is bridge (host-local IPAM, ipMasq) + tuning (one sysctl) + portmap (one mapping), "
             "run through our libcni for both sides.\n\n"
