@@ -13,7 +13,7 @@ def main() -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     with socket.socket(family, kind) as sock:
-        sock.settimeout(2.0)
+        sock.settimeout(5.0 if proto == "tcp" else 1.0)  # generous: CI machines are busy
         if len(sys.argv) > 4:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", int(sys.argv[4])))
@@ -23,7 +23,7 @@ def main() -> int:
                 data = sock.recv(1024)
             else:
                 data = b""
-                for _ in range(3):  # UDP may lose the first datagram while ARP/ND resolves
+                for _ in range(6):  # UDP may lose the first datagram while ARP/ND resolves
                     sock.sendto(b"ping", (host, port))
                     try:
                         data = sock.recv(1024)
