@@ -98,6 +98,10 @@ class HostLocal:
         )
         return Reply(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
+    def in_process(self) -> HostLocal:
+        """The same dataDir, served by our plugin in this process (no start-up cost)."""
+        return HostLocal(self.data_dir, network=self.network)
+
     def add(self, conf: dict, container_id: str = "dummy", ifname: str = "eth0", args: str = "") -> Reply:
         return self.run("ADD", conf, container_id, ifname, args)
 
@@ -119,6 +123,68 @@ class HostLocal:
             for name, data in self.files().items()
             if name not in skip and not name.startswith("last_reserved_ip.")
         }
+
+
+def _warm_up(stdin: bytes) -> None:
+    """Import the verb module and build the models once here, not once per forked child."""
+    from ipam.host_local.config import load_ipam_config
+    from libcni.types.results import IPConfig, Result, to_json
+
+    load_ipam_config(stdin, "")
+    to_json(Result(cniVersion="1.1.0", ips=[IPConfig(address="10.0.0.2/24", gateway="10.0.0.1")]), "1.0.0")
+
+
+def fork_dispatch(
+    jobs: list[tuple[str, bytes, str]], kill_after: dict[int, float] | None = None
+) -> list[Reply]:
+    """Run our plugin's verbs as concurrent processes forked from this (already warm) test
+    process: each child runs one (command, stdin, container ID) through the skeleton and exits.
+
+    Every child holds the store's real flock like a plugin process does; forking skips only the
+    interpreter start-up, which is not what concurrency tests examine. Children wait on a pipe
+    so they all start together; `kill_after` SIGKILLs child i that many seconds after the start.
+    """
+    import signal
+    import time
+
+    _warm_up(jobs[0][1])
+    go_r, go_w = os.pipe()
+    children: list[tuple[int, int]] = []
+    for command, stdin, container_id in jobs:
+        out_r, out_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            code = 1
+            try:
+                os.close(go_w)
+                os.read(go_r, 1)
+                env = environment(command, container_id, "eth0", "")
+                outcome = dispatch(PLUGIN, env, lambda stdin=stdin: stdin)
+                os.write(out_w, json.dumps([outcome.exit_code, outcome.stdout.decode()]).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(out_w)
+        children.append((pid, out_r))
+    os.close(go_r)
+    os.close(go_w)  # releases every child at once
+    start = time.monotonic()
+    for index, delay in sorted((kill_after or {}).items(), key=lambda item: item[1]):
+        time.sleep(max(0.0, start + delay - time.monotonic()))
+        os.kill(children[index][0], signal.SIGKILL)
+    replies = []
+    for pid, out_r in children:
+        chunks = []
+        while chunk := os.read(out_r, 65536):
+            chunks.append(chunk)
+        os.close(out_r)
+        os.waitpid(pid, 0)
+        if chunks:
+            code, stdout = json.loads(b"".join(chunks))
+            replies.append(Reply(code, stdout))
+        else:
+            replies.append(Reply(-9, ""))
+    return replies
 
 
 @pytest.fixture
