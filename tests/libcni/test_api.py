@@ -161,6 +161,16 @@ def test_P05_successful_plugin_stderr_goes_to_the_callers_stderr(fake):
     assert seen == [b"note\n"]
 
 
+def test_P05_failed_plugin_stderr_reaches_the_caller_too(fake):
+    seen: list[bytes] = []
+    cni = CNIConfig([fake.bin_dir], fake.cache_dir, env=fake.env(), stderr=seen.append)
+    behaviour = {"error": {"code": 7, "msg": "bad"}, "stderr": "the reason\n"}
+    with pytest.raises(NetworkError) as info:
+        cni.add_network_list(make_list({"type": "alpha", "fake": {"ADD": behaviour}}), RT)
+    assert str(info.value) == 'plugin type="alpha" failed (add): bad'  # Go's text, unchanged
+    assert seen == [b"the reason\n"] and cni_error_of(info.value).stderr == b"the reason\n"
+
+
 @pytest.mark.parametrize(
     ("rt", "message", "code"),
     [
