@@ -46,26 +46,21 @@ def same_steps(ours: PluginRunner, go: PluginRunner, steps) -> None:
 
 
 MANY_PORTS = [tcp(9000 + i, 80) for i in range(17)]  # multiport takes 15: two entry rules
+HOST_IPS = [
+    tcp(8080, 80, hostIP="10.88.1.1"),
+    tcp(8081, 81, hostIP="0.0.0.0"),
+    tcp(8082, 82, hostIP="fd00:88:1::1"),
+    tcp(8083, 83, hostIP="::"),
+]
 
 SCENARIOS = {
-    "basic": ([tcp(8080, 80), udp(8053, 53), tcp(8081, 80)], {}),
+    "ports, protocols, host IPs": ([*HOST_IPS, udp(8053, 53), udp(8054, 54), tcp(8090, 80), *MANY_PORTS], {}),
     "snat off": ([tcp(8080, 80), udp(8053, 53)], {"snat": False}),
     "mark bit 5": ([tcp(8080, 80)], {"markMasqBit": 5}),
     "conditions": (
         [tcp(8080, 80), udp(8080, 81)],
         {"conditionsV4": ["-s", "192.0.2.0/24", "!", "-i", "lo"], "conditionsV6": ["-s", "2001:db8::/32"]},
     ),
-    "host IPs": (
-        [
-            tcp(8080, 80, hostIP="10.88.1.1"),
-            tcp(8081, 81, hostIP="0.0.0.0"),
-            tcp(8082, 82, hostIP="fd00:88:1::1"),
-            tcp(8083, 83, hostIP="::"),
-            udp(8084, 84),
-        ],
-        {},
-    ),
-    "many ports": (MANY_PORTS, {}),
 }
 
 
