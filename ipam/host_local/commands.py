@@ -29,23 +29,21 @@ _ALLOCATION_CODES = {
 
 @contextmanager
 def _store(conf: IPAMConfig, code: int = ErrCode.IO_FAILURE) -> Iterator[Store]:
+    """The network's store, locked; `code` is the error code when it cannot be opened."""
     try:
         store = Store(conf.data_dir, conf.name)
     except ValueError as err:
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, str(err), "name") from None
     try:
-        opened = store.__enter__()
+        store.__enter__()
     except StoreError as err:
         raise CNIError(code, f"cannot use dataDir {conf.data_dir}: {err}", "ipam.dataDir") from None
     try:
-        yield opened
+        yield store
     except OSError as err:
-        store.__exit__(type(err), err, err.__traceback__)
         raise CNIError(ErrCode.IO_FAILURE, f"store {store.dir}: {err}", "ipam.dataDir") from None
-    except BaseException as err:
-        store.__exit__(type(err), err, err.__traceback__)
-        raise
-    store.__exit__(None, None, None)
+    finally:
+        store.__exit__(None, None, None)
 
 
 def _dns(conf: IPAMConfig) -> DNS:
@@ -132,6 +130,8 @@ def cmd_check(args: CmdArgs) -> None:
 def cmd_gc(args: CmdArgs) -> None:
     """Release every allocation whose attachment is not in cni.dev/valid-attachments."""
     conf = load_ipam_config(args.stdin_data, args.args)
+    if conf.conf.valid_attachments is None and conf.conf.legacy_attachments is None:
+        return  # no list at all: nothing is known to be stale (an empty list releases everything)
     valid = {(a.containerID.strip(), a.ifname) for a in conf.conf.gc_valid_attachments()}
     valid_ids = {container_id for container_id, _ in valid}
     with _store(conf) as store:

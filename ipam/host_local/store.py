@@ -135,9 +135,10 @@ class Store:
             self._lock_fd = os.open(
                 os.path.join(self.dir, LOCK_FILE), os.O_CREAT | os.O_RDONLY | os.O_CLOEXEC, 0o750
             )
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         except OSError as err:
+            self._unlock()
             raise StoreError(f"{err.strerror or err}: {err.filename or self.dir}") from None
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
             self._dir_fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             self._open_index()

@@ -318,6 +318,8 @@ def test_gc_releases_what_is_not_valid(hl: HostLocal):
         "10.1.2.200": "legacykeep",
     }
     assert {"lock", "last_reserved_ip.0", "last_reserved_ip.1"} <= set(hl.files())
+    hl.run("GC", conf).ok()  # no list at all: nothing is known to be stale
+    assert len(hl.allocations()) == 3
     hl.run("GC", {**conf, "cni.dev/valid-attachments": []}).ok()
     assert hl.allocations() == {}
     assert hl.run("GC", hl.conf("1.0.0", subnet="10.1.2.0/24")).error()["code"] == 1
