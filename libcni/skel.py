@@ -13,8 +13,8 @@ import importlib
 import json
 import os
 import sys
+from collections import namedtuple
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from .types.errors import CNIError, ErrCode, internal
 from .types.gomodel_keys import lookup
@@ -41,10 +41,22 @@ _HANDLERS = {"ADD": "cmd_add", "DEL": "cmd_del", "CHECK": "cmd_check", "GC": "cm
 _MIN_VERSION = {"CHECK": "0.4.0", "GC": "1.1.0", "STATUS": "1.1.0"}
 
 
-@dataclass(frozen=True)
-class CmdArgs:
-    """What a verb handler receives (Go's skel.CmdArgs)."""
+# Immutable records as named tuples, not dataclasses: `dataclasses` imports `inspect` (~10 ms of
+# every cold VERSION call and early error).
+_EMPTY_ENV: Mapping[str, str] = {}
 
+
+class CmdArgs(
+    namedtuple(
+        "CmdArgs",
+        "command container_id netns ifname args path stdin_data netns_override config_version env",
+        defaults=(False, "", _EMPTY_ENV),
+    )
+):
+    """What a verb handler receives (Go's skel.CmdArgs): command, container_id, netns, ifname,
+    args, path, stdin_data, netns_override, config_version, env (the whole environment)."""
+
+    __slots__ = ()
     command: str
     container_id: str
     netns: str
@@ -52,34 +64,40 @@ class CmdArgs:
     args: str
     path: str
     stdin_data: bytes
-    netns_override: bool = False
-    config_version: str = ""
-    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    netns_override: bool
+    config_version: str
+    env: Mapping[str, str]
 
     @property
     def path_list(self) -> list[str]:
         return [p for p in self.path.split(os.pathsep) if p]
 
+    def __repr__(self) -> str:  # the environment stays out of logs
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields if name != "env")
+        return f"CmdArgs({shown})"
 
-@dataclass(frozen=True)
-class Plugin:
+
+class Plugin(namedtuple("Plugin", "name commands versions about", defaults=(SUPPORTED_VERSIONS, ""))):
     """A plugin: its name, the module holding its verb handlers, and its versions."""
 
+    __slots__ = ()
     name: str
     commands: str
-    versions: tuple[str, ...] = SUPPORTED_VERSIONS
-    about: str = field(default="")
+    versions: tuple[str, ...]
+    about: str
 
     @property
     def about_text(self) -> str:
         return self.about or f"CNI {self.name} plugin v{PACKAGE_VERSION}"
 
 
-@dataclass(frozen=True)
-class Outcome:
-    stdout: bytes = b""
-    stderr: bytes = b""
-    exit_code: int = 0
+class Outcome(namedtuple("Outcome", "stdout stderr exit_code", defaults=(b"", b"", 0))):
+    """What one call wrote to stdout and stderr, and its exit code."""
+
+    __slots__ = ()
+    stdout: bytes
+    stderr: bytes
+    exit_code: int
 
 
 def _error(err: CNIError, cni_version: str) -> Outcome:
