@@ -102,11 +102,13 @@ def route_kwargs(route: Route, index: int, gateway: str) -> dict[str, Any]:
     return kwargs
 
 
-def configure_iface(ipr: IPRoute, netns: NetNS, ifname: str, result: Result) -> None:
-    """Configure `ifname` (inside `netns`, reached through `ipr`) from `result`."""
+def configure_iface(ipr: IPRoute, netns: NetNS, ifname: str, result: Result, link: Any = None) -> None:
+    """Configure `ifname` (inside `netns`, reached through `ipr`) from `result`.
+
+    `link` is the interface's link message when the caller already has it (saves a lookup)."""
     if not result.interfaces:
         raise CNIError(ErrCode.INTERNAL, "no interfaces to configure")
-    link = get_link(ipr, ifname)
+    link = link if link is not None else get_link(ipr, ifname)
     if link is None:
         raise CNIError(ErrCode.INTERNAL, f'failed to lookup "{ifname}": Link not found')
     index = link["index"]

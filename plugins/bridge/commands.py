@@ -107,7 +107,7 @@ def _add(
             rollback.push("spoof-check teardown", lambda: spoofcheck.teardown_quietly(ref))
 
         if conf.is_layer3:
-            _add_layer3(args, conf, ipr, cipr, netns, bridge, result, rollback)
+            _add_layer3(args, conf, ipr, cipr, netns, bridge, container_link, result, rollback)
         elif not conf.disableContainerInterface:
             try:
                 cipr.link("set", index=container_link["index"], state="up")
@@ -137,6 +137,7 @@ def _add_layer3(
     cipr: IPRoute,
     netns: NetNS,
     bridge: Any,
+    container_link: Any,
     result: Result,
     rollback: Rollback,
 ) -> None:
@@ -155,7 +156,7 @@ def _add_layer3(
 
     with netns.entered():
         _try_sysctls(args.ifname, conf.enabledad)
-    configure_iface(cipr, netns, args.ifname, result)
+    configure_iface(cipr, netns, args.ifname, result, container_link)
 
     if conf.is_gateway:
         vlan_iface: Interface | None = None
