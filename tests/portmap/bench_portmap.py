@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 
 from pkg.ns import NetNS
 from tests.harness import GO_PLUGIN_DIR, Netns, kernel_tests_allowed
@@ -44,27 +45,44 @@ def timed(host: Netns, binary: str, command: str, conf: dict, container_id: str,
     return elapsed * 1000
 
 
-def bench(name: str, binary: str, backend: str | None, rounds: int) -> None:
-    host = Netns.create("bench-h-")
-    made = [Netns.create("bench-c-") for _ in range(2)]
-    try:
-        host.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
-        steady, target = (wire_container(host, ns, i + 1) for i, ns in enumerate(made))
-        extra = {"backend": backend} if backend else {}
-        other = portmap_conf(steady, [tcp(7070, 70)], **extra)
-        timed(host, binary, "ADD", other, steady.id, steady.ns.path)
-        conf = portmap_conf(target, [tcp(8080, 80), udp(8053, 53)], **extra)
-        adds, dels = [], []
-        for _ in range(rounds):
-            adds.append(timed(host, binary, "ADD", conf, target.id, target.ns.path))
-            dels.append(timed(host, binary, "DEL", conf, target.id, target.ns.path))
-        print(
-            f"{name:<34} ADD min {min(adds):6.1f} median {statistics.median(adds):6.1f} ms   "
-            f"DEL min {min(dels):6.1f} median {statistics.median(dels):6.1f} ms"
+@dataclass
+class Subject:
+    """One implementation under test, with its own host netns holding a steady container."""
+
+    name: str
+    binary: str
+    backend: str | None
+    host: Netns = field(init=False)
+    namespaces: list[Netns] = field(default_factory=list)
+    adds: list[float] = field(default_factory=list)
+    dels: list[float] = field(default_factory=list)
+
+    def setup(self) -> None:
+        self.host = Netns.create("bench-h-")
+        self.namespaces = [Netns.create("bench-c-") for _ in range(2)]
+        self.host.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+        steady, self.target = (wire_container(self.host, ns, i + 1) for i, ns in enumerate(self.namespaces))
+        other = portmap_conf(steady, [tcp(7070, 70)], **self.extra)
+        timed(self.host, self.binary, "ADD", other, steady.id, steady.ns.path)
+        self.conf = portmap_conf(self.target, [tcp(8080, 80), udp(8053, 53)], **self.extra)
+
+    @property
+    def extra(self) -> dict:
+        return {"backend": self.backend} if self.backend else {}
+
+    def round(self) -> None:
+        t = self.target
+        self.adds.append(timed(self.host, self.binary, "ADD", self.conf, t.id, t.ns.path))
+        self.dels.append(timed(self.host, self.binary, "DEL", self.conf, t.id, t.ns.path))
+
+    def report(self) -> str:
+        return (
+            f"{self.name:<32} ADD min {min(self.adds):6.1f} median {statistics.median(self.adds):6.1f} ms   "
+            f"DEL min {min(self.dels):6.1f} median {statistics.median(self.dels):6.1f} ms"
         )
-    finally:
-        host.delete()
-        for ns in made:
+
+    def teardown(self) -> None:
+        for ns in [self.host, *self.namespaces]:
             ns.delete()
 
 
@@ -80,14 +98,30 @@ def main() -> None:
     ours = os.path.join(shims, "portmap")
     frozen = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "dist", "bin", "portmap")
     go = os.path.join(GO_PLUGIN_DIR, "portmap")
-    print(f"{rounds} rounds, dual-stack container, tcp+udp mapping; times are whole processes")
+    subjects = []
     if os.path.exists(go):
-        bench("Go 1.1.1 (iptables)", go, None, rounds)
-    bench("ours, source, iptables", ours, "iptables", rounds)
-    bench("ours, source, nftables", ours, "nftables", rounds)
+        subjects.append(Subject("Go 1.1.1 (iptables)", go, None))
+    subjects += [
+        Subject("ours, source, iptables", ours, "iptables"),
+        Subject("ours, source, nftables", ours, "nftables"),
+    ]
     if os.access(frozen, os.X_OK):
-        bench("ours, frozen bundle, iptables", frozen, "iptables", rounds)
-        bench("ours, frozen bundle, nftables", frozen, "nftables", rounds)
+        subjects += [
+            Subject("ours, frozen, iptables", frozen, "iptables"),
+            Subject("ours, frozen, nftables", frozen, "nftables"),
+        ]
+    print(f"{rounds} rounds, interleaved; dual-stack container, tcp+udp mapping; whole-process times")
+    try:
+        for subject in subjects:
+            subject.setup()
+        for _ in range(rounds):  # interleaved, so that every subject sees the same machine load
+            for subject in subjects:
+                subject.round()
+        for subject in subjects:
+            print(subject.report())
+    finally:
+        for subject in subjects:
+            subject.teardown()
 
 
 if __name__ == "__main__":
