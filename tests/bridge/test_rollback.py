@@ -108,3 +108,21 @@ def test_real_host_local_allocation_is_released(br, host_ns, netns_factory, data
     assert_nothing_left(host_ns, container, pod.container_id)
     network_dir = os.path.join(data_dir, "brnet")
     assert [n for n in os.listdir(network_dir) if n[0].isdigit()] == []
+
+
+def test_masquerade_failure_rolls_back(br, host_ns, container_ns, data_dir):
+    # a foreign chain named like the plugin's base chain, with another type: the nft batch fails
+    host_ns.run(
+        "nft",
+        "add table inet cni_plugins_masquerade; "
+        "add chain inet cni_plugins_masquerade postrouting { type filter hook forward priority 0 ; }",
+    )
+    conf = netconf(data_dir=data_dir, isGateway=True, ipMasq=True, ipMasqBackend="nftables", macspoofchk=True)
+    pod = attach(br, conf, container_ns)
+    assert pod.add.code == 1 and pod.add.json["msg"].startswith("nft failed")
+    assert link_names(host_ns) <= {"lo", "cni0"} and link_names(container_ns) == {"lo"}
+    assert pod.container_id not in host_ns.run("nft", "list", "ruleset")
+    assert [n for n in os.listdir(os.path.join(data_dir, "brnet")) if n[0].isdigit()] == []
+    assert "hook forward" in host_ns.run(
+        "nft", "list", "chain", "inet", "cni_plugins_masquerade", "postrouting"
+    )
