@@ -15,7 +15,7 @@ from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Result
 
-from .config import IPTABLES, PortMapConfig, parse_config, with_prefix
+from .config import PortMapConfig, parse_config, with_prefix
 
 PARSE_PREFIX = "failed to parse config: "
 _BACKENDS = {"iptables": "plugins.portmap.iptables_backend", "nftables": "plugins.portmap.nft_backend"}
@@ -109,4 +109,4 @@ def cmd_gc(args: CmdArgs) -> None:
     iptables: this network's CNI-DN chains (named in their comments); nftables: rules whose
     comment (the container ID) is not valid: the nft layout does not record the network."""
     conf = load(args, strict=False, need_backend=True)
-    backend_module(conf.backend or IPTABLES).gc(conf)
+    backend_module(conf.backend).gc(conf)
