@@ -140,6 +140,7 @@ class Chain:
                 proc.stdin.close()
             except BrokenPipeError:
                 pass
+            proc.stdin = None  # written and closed: communicate() only reads
             deadline = started + kill_after
             while proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.0005)

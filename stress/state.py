@@ -120,7 +120,7 @@ def container_specific(item: str) -> bool:
     as opposed to the shared base chains and jump rules every plugin run keeps (as Go does)."""
     kind, _, body = item.partition(" ")
     try:
-        has_comment = bool(json.loads(body).get("comment"))  # nft rule comments: the container ID
+        has_comment = kind == "rule" and bool(json.loads(body).get("comment"))  # the container ID
     except (ValueError, AttributeError):
         has_comment = False
     return has_comment or bool(PER_CONTAINER_CHAIN.search(item)) or bool(TEST_ADDRESS.search(item))
