@@ -22,6 +22,7 @@ import os
 import socket
 import sqlite3
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 from .index import Index, Owner, index_path
@@ -142,6 +143,9 @@ class Store:
         try:
             self._dir_fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             self._open_index()
+        except OSError as err:
+            self._unlock()
+            raise StoreError(f"{err.strerror or err}: {err.filename or self.dir}") from None
         except BaseException:
             self._unlock()
             raise
@@ -232,16 +236,13 @@ class Store:
                 return ""
             time.sleep((mtime + granularity - now) / 1e9 + 0.0002)
 
-    def _mark_changed(self) -> None:
-        self._changed = True
-
-    def _index_update(self, update, *args) -> None:  # noqa: ANN001
+    def _index_update(self, update: Callable[[Index | _MemoryIndex], object]) -> None:
         """Apply one change to the index after the matching directory change; if the on-disk
         index fails, fall back to an in-memory copy for the rest of this operation (the stored
         fingerprint stays old, so the next operation rebuilds)."""
         assert self._idx is not None
         try:
-            update(self._idx, *args)
+            update(self._idx)
         except sqlite3.Error as err:
             self._index_failed(err)
             self._idx, self.mode = _MemoryIndex(self.scan()), "scan"
