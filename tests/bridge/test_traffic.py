@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.bridge.conftest import attach, netconf
@@ -35,10 +37,10 @@ def test_two_containers_reach_each_other_and_the_gateway(br, host_ns, netns_fact
     ping(second.netns, "fd00:1::1", tries=4)
     # TCP across the bridge: a listener in one container, a connect from the other
     listener = second.netns.run(
-        "sh", "-c", f'timeout 5 python3 -c "{SERVER}" {b4} >/dev/null 2>&1 & echo started'
+        "sh", "-c", f'timeout 5 {sys.executable} -c "{SERVER}" {b4} >/dev/null 2>&1 & echo started'
     )
     assert "started" in listener
-    out = first.netns.run("python3", "-c", CLIENT, b4)
+    out = first.netns.run(sys.executable, "-c", CLIENT, b4)
     assert out.strip() == "pong"
     first.call("DEL").ok()
     second.netns.run("ping", "-c", "1", "-W", "1", "10.1.0.1")  # the survivor still reaches the gateway
