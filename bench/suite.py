@@ -390,6 +390,7 @@ def main() -> None:
         if not os.path.isfile(os.path.join(directory, "bridge")):
             sys.exit(f"no plugins in {directory} (make build?)")
     subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=False)
+    load_before = os.getloadavg()[0]  # a busy machine inflates every number: say how busy it was
     labels = ("python", "python-cold", "go") if options.cold else ("python", "go")
     with tempfile.TemporaryDirectory(prefix="cni-bench-") as work:
         sides = [Side("python", options.ours, 1, work), Side("go", options.go, 2, work)]
@@ -418,7 +419,8 @@ def main() -> None:
         f.write(
             "# Benchmark: our plugins beside the Go reference\n\n"
             f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, by `make bench` "
-            f"({options.runs} runs per case, ours and Go alternating; whole processes, wall time).\n"
+            f"({options.runs} runs per case, ours and Go alternating; whole processes, wall time; "
+            f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after).\n"
             + (
                 "`python` runs through the warm server (pkg/warm, the default), `python-cold` with "
                 "CNI_PY_WARM=0 (a fresh process does all the work).\n"
