@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: setup test test-unit lint demo shims clean build install test-e2e bench
+.PHONY: setup test test-unit lint demo shims clean build install test-e2e bench stress
 
 setup:
 	@scripts/setup
@@ -18,6 +18,12 @@ test: setup
 test-e2e: build
 	scripts/e2e-setup
 	tests/e2e/run
+
+# Hardening: fuzzing, SIGKILL fault injection, parallel chains and security probes inside
+# tests/isolated, report in build/stress (docs/reliability.md). STRESS_SIZE=small is CI's bounded run.
+STRESS_SIZE ?= full
+stress: setup
+	tests/isolated $(PY) -m stress --size $(STRESS_SIZE) --out build/stress
 
 # Only the tests that need neither root nor namespaces.
 test-unit: setup
