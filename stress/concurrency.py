@@ -145,6 +145,25 @@ def _parallel(size, launchers: str, findings: Findings) -> dict:  # noqa: ANN001
     }
 
 
+def _race_add(
+    chain: Chain,
+    container_id: str,
+    netns: str,
+    port: int,
+    barrier: threading.Barrier,
+    counts: Counter,
+    ok: list,
+    findings: Findings,
+) -> None:
+    rt = chain.runtime(container_id, netns, port=port)
+    barrier.wait()
+    try:
+        _with_retry(lambda: chain.add(rt), counts, "ADD")
+        ok.append(container_id)
+    except Exception as err:  # noqa: BLE001
+        findings.add("concurrency", "race-failed", f"racing ADD failed: {str(err)[:140]}", str(err))
+
+
 def _races(size, launchers: str, findings: Findings) -> dict:  # noqa: ANN001
     """Each round: no bridge, no nft tables; `racers` ADDs released at once by a barrier."""
     totals: Counter = Counter()
@@ -158,16 +177,13 @@ def _races(size, launchers: str, findings: Findings) -> dict:  # noqa: ANN001
         counts: Counter = Counter()
         ok = []
 
-        def add(i: int) -> None:
-            rt = chain.runtime(f"race-{r}-{i}", paths[i], port=31000 + i)
-            barrier.wait()
-            try:
-                _with_retry(lambda: chain.add(rt), counts, "ADD")
-                ok.append(i)
-            except Exception as err:  # noqa: BLE001
-                findings.add("concurrency", "race-failed", f"racing ADD failed: {str(err)[:140]}", str(err))
-
-        threads = [threading.Thread(target=add, args=(i,)) for i in range(size.racers)]
+        threads = [
+            threading.Thread(
+                target=_race_add,
+                args=(chain, f"race-{r}-{i}", paths[i], 31000 + i, barrier, counts, ok, findings),
+            )
+            for i in range(size.racers)
+        ]
         for t in threads:
             t.start()
         for t in threads:

@@ -15,19 +15,32 @@ from typing import Any
 
 # signature regex -> why it is tolerated for now (the xfail test in tests/stress/test_known_issues.py)
 KNOWN: dict[str, str] = {
-    r"RecursionError at libcni/skel\.py": "skel: JSON nested ~1000 deep ends as 999 (untyped); test_deep_json_is_a_decoding_error",
-    r"libcni \w+ decoder: RecursionError": "libcni conf/cache decoders: deep JSON escapes as RecursionError; test_libcni_deep_json",
-    r"UnicodeEncodeError|dispatch raised": "surrogates (undecodable env bytes, \\ud800 in JSON) -> 999 or a traceback; "
-    "test_surrogates_*",
-    r"CHECK after a successful ADD: code 999 Bridge interface .* Promisc Mode": "same as Go: CHECK compares "
-    "promiscMode with a bridge an earlier config made promiscuous (fuzz configs share one bridge)",
-    r"container ID 'x\\n'|network name 'net\\n'": "validate: `$` accepts a trailing newline (Go does not); "
-    "test_trailing_newline_refused",
-    r"host-local container ID of 100000 chars|over-long: tuning container ID of 100000": "host-local scan reads 4 KiB "
-    "of an address file: DEL of a container ID > 4 KiB leaks its IP; test_long_container_id_released",
-    r"last_reserved_ip\.0 -> existing file|lock -> missing file|\.db -> missing file": "host-local writes through "
-    "planted symlinks (last_reserved_ip, lock, index); test_planted_symlinks_*",
-    r"resolvConf=.*fifo": "host-local reads resolvConf to the end: a FIFO hangs it (as Go); test_resolvconf_fifo",
+    r"RecursionError at libcni/skel\.py": (
+        "skel: JSON nested ~1000 deep ends as 999 (untyped); test_deep_json_is_a_decoding_error"
+    ),
+    r"libcni \w+ decoder: RecursionError": (
+        "libcni conf/cache decoders: deep JSON escapes as RecursionError; test_libcni_deep_json"
+    ),
+    r"UnicodeEncodeError|dispatch raised": (
+        "surrogates (undecodable env bytes, \\ud800 in JSON) -> 999 or a traceback; test_surrogates_*"
+    ),
+    r"CHECK after a successful ADD: code 999 Bridge interface .* Promisc Mode": (
+        "same as Go: CHECK compares promiscMode with a bridge an earlier config made promiscuous "
+        "(fuzz configs share one bridge)"
+    ),
+    r"container ID 'x\\n'|network name 'net\\n'": (
+        "validate: `$` accepts a trailing newline (Go does not); test_trailing_newline_refused"
+    ),
+    r"host-local container ID of 100000 chars|over-long: tuning container ID of 100000": (
+        "host-local scan reads 4 KiB of an address file: DEL of a container ID > 4 KiB leaks its IP; "
+        "test_long_container_id_released"
+    ),
+    r"last_reserved_ip\.0 -> existing file|lock -> missing file|\.db -> missing file": (
+        "host-local writes through planted symlinks (last_reserved_ip, lock, index); test_planted_symlinks_*"
+    ),
+    r"resolvConf=.*fifo": (
+        "host-local reads resolvConf to the end: a FIFO hangs it (as Go); test_resolvconf_fifo"
+    ),
 }
 
 

@@ -507,7 +507,8 @@ class Fuzzer:
             self.findings.add(
                 "fuzz",
                 "crash",
-                f"libcni {which} decoder: {type(err).__name__} at {os.path.basename(frame.filename)}:{frame.lineno}",
+                f"libcni {which} decoder: {type(err).__name__} at "
+                f"{os.path.basename(frame.filename)}:{frame.lineno}",
                 traceback.format_exc()[-2000:],
                 {"decoder": which, "input": raw[:4000].decode("utf-8", "replace")},
             )

@@ -35,7 +35,8 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def markdown(data: dict) -> str:
     s = data["sections"]
     lines = [
-        f"Run: `--size {data['size']}`, seed {data['seed']}, {data['when']}, {data['seconds']} s, {data['machine']}.",
+        f"Run: `--size {data['size']}`, seed {data['seed']}, {data['when']}, {data['seconds']} s, "
+        f"{data['machine']}.",
         "",
     ]
     if "fuzz" in s:
@@ -86,7 +87,8 @@ def markdown(data: dict) -> str:
         lines += [
             "### Fault injection (SIGKILL during ADD)",
             "",
-            f"{f['kills']} kills landed ({f['completed_before_kill']} more ADDs finished before their kill time).",
+            f"{f['kills']} kills landed "
+            f"({f['completed_before_kill']} more ADDs finished before their kill time).",
             "",
         ]
         rows = []
@@ -164,7 +166,8 @@ def markdown(data: dict) -> str:
         ]
         r = c["races"]
         lines += [
-            f"Races (fresh bridge and nft tables each round, ADDs released together): {r.get('rounds', 0)} rounds, "
+            "Races (fresh bridge and nft tables each round, ADDs released together): "
+            f"{r.get('rounds', 0)} rounds, "
             f"{r.get('racing ADDs ok', 0)}/{r.get('racing ADDs', 0)} ADDs ok, "
             f"{r.get('bridges made (want 1 per round)', 0)} bridges made, residue {r.get('residue', 0)}.",
             "",

@@ -74,6 +74,8 @@ def safe_write_path(value: str, cwd: str) -> bool:
         real = os.path.realpath(os.path.join(cwd, value))
     except ValueError:  # NUL byte: no system call can use it
         return True
+    except OSError:  # cannot even be resolved: keep it away
+        return False
     return any((real + "/").startswith(root) for root in WRITABLE_ROOTS)
 
 
@@ -82,6 +84,8 @@ def safe_read_path(value: str, cwd: str, allowed: tuple[str, ...]) -> bool:
         real = os.path.realpath(os.path.join(cwd, value))
     except ValueError:
         return True
+    except OSError:
+        return False
     return real in allowed or not os.path.exists(real) and safe_write_path(value, cwd)
 
 
@@ -91,6 +95,8 @@ def safe_netns(value: str, cwd: str) -> bool:
         real = os.path.realpath(os.path.join(cwd, value))
     except ValueError:
         return True
+    except OSError:
+        return False
     return not real.startswith("/proc/") or real in SAFE_PROC or value in SAFE_PROC
 
 
@@ -107,9 +113,12 @@ def contain_config(value: Any, cwd: str, replace_dir: str, resolv_ok: tuple[str,
                 lowered = key.lower() if isinstance(key, str) else ""
                 if lowered == "datadir" and isinstance(child, str) and not safe_write_path(child, cwd):
                     child, changed = replace_dir, True
-                elif lowered == "resolvconf" and isinstance(child, str):
-                    if not safe_read_path(child, cwd, resolv_ok):
-                        child, changed = resolv_ok[0], True
+                elif (
+                    lowered == "resolvconf"
+                    and isinstance(child, str)
+                    and not safe_read_path(child, cwd, resolv_ok)
+                ):
+                    child, changed = resolv_ok[0], True
                 out[key] = walk(child)
             return out
         if isinstance(node, list):

@@ -526,7 +526,7 @@ def file_modes(p: Prober) -> dict[str, str]:
     try:
         chain.add(rt)
         for root in ("/var/lib/cni/sec-modes", "/run/cni/sec-modes-tuning", "/var/lib/cni/sec-modes-cache"):
-            for dirpath, dirnames, filenames in os.walk(root):
+            for dirpath, _dirnames, filenames in os.walk(root):
                 for name in [dirpath, *[os.path.join(dirpath, n) for n in filenames]]:
                     modes[name] = _mode(name)
         chain.delete(rt)

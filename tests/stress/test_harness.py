@@ -22,10 +22,17 @@ def test_diff_sorts_residue_from_bookkeeping():
     after = state.Snapshot(
         host_links={"lo": ("", ""), "cni0": ("bridge", ""), "veth01234567": ("veth", "cni0")},
         host_addrs={("cni0", "10.70.0.1/24")},
-        files={"/var/lib/cni/networks/n/lock": ("file", 0o750), "/var/lib/cni/networks/n/10.70.0.2": ("file", 0o600),
-               "/run/cni/tuning/c_eth0.json": ("file", 0o600)},
-        ruleset={"ip cni_hostport": ['chain {"name": "hostports"}',
-                                     'rule {"chain": "hostports", "comment": "ctr", "expr": []}']},
+        files={
+            "/var/lib/cni/networks/n/lock": ("file", 0o750),
+            "/var/lib/cni/networks/n/10.70.0.2": ("file", 0o600),
+            "/run/cni/tuning/c_eth0.json": ("file", 0o600),
+        },
+        ruleset={
+            "ip cni_hostport": [
+                'chain {"name": "hostports"}',
+                'rule {"chain": "hostports", "comment": "ctr", "expr": []}',
+            ]
+        },
     )
     changes = state.diff(before, after)
     residue = {c.category for c in state.residue(changes)}
@@ -38,7 +45,9 @@ def test_container_specific_rules():
     assert state.container_specific('rule {"chain": "x", "comment": "abc", "expr": []}')
     assert state.container_specific('rule {"chain": "CNI-DN-0123456789abcdef01234567", "expr": []}')
     assert state.container_specific('rule {"chain": "masq", "expr": [{"match": {"right": "10.72.0.5"}}]}')
-    assert not state.container_specific('rule {"chain": "hostports_all", "expr": [{"jump": {"target": "x"}}]}')
+    assert not state.container_specific(
+        'rule {"chain": "hostports_all", "expr": [{"jump": {"target": "x"}}]}'
+    )
     assert not state.container_specific('chain {"name": "masq_checks", "comment": "shared"}')
 
 
@@ -60,8 +69,12 @@ def test_generated_paths_are_contained():
     assert not safe_write_path("/var/lib/cni/../../../etc", cwd)
     assert not safe_write_path("/tmp/x", cwd)
     assert not safe_netns("/proc/1/ns/net", cwd) and safe_netns("/proc/self/ns/net", cwd)
-    value, changed = contain_config({"ipam": {"DataDir": "/etc/x", "resolvConf": "/dev/zero"}}, cwd, "/var/lib/cni/f",
-                                    ("/run/cni/stress/r",))
+    value, changed = contain_config(
+        {"ipam": {"DataDir": "/etc/x", "resolvConf": "/dev/zero"}},
+        cwd,
+        "/var/lib/cni/f",
+        ("/run/cni/stress/r",),
+    )
     assert changed and value == {"ipam": {"DataDir": "/var/lib/cni/f", "resolvConf": "/run/cni/stress/r"}}
 
 

@@ -18,8 +18,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _env(command: str, **extra: str) -> dict[str, str]:
-    return {"CNI_COMMAND": command, "CNI_CONTAINERID": "ctr", "CNI_NETNS": "/nonexistent", "CNI_IFNAME": "eth0",
-            "CNI_PATH": "/nonexistent", **extra}
+    return {
+        "CNI_COMMAND": command,
+        "CNI_CONTAINERID": "ctr",
+        "CNI_NETNS": "/nonexistent",
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": "/nonexistent",
+        **extra,
+    }
 
 
 def _error(stdout: bytes) -> dict:
@@ -28,8 +34,11 @@ def _error(stdout: bytes) -> dict:
     return value
 
 
-@pytest.mark.xfail(reason="skel._check_config catches ValueError, not RecursionError: JSON nested ~1000 deep is "
-                   "a 999 with the interpreter's message instead of code 6 (Go: decode error)", strict=False)
+@pytest.mark.xfail(
+    reason="skel._check_config catches ValueError, not RecursionError: JSON nested ~1000 deep is "
+    "a 999 with the interpreter's message instead of code 6 (Go: decode error)",
+    strict=False,
+)
 def test_deep_json_is_a_decoding_error():
     from plugins.bridge import PLUGIN
 
@@ -39,8 +48,10 @@ def test_deep_json_is_a_decoding_error():
     assert b"Traceback" not in outcome.stderr
 
 
-@pytest.mark.xfail(reason="libcni/conf.py network_conf_from_bytes lets RecursionError escape (not a ConfigError)",
-                   strict=False)
+@pytest.mark.xfail(
+    reason="libcni/conf.py network_conf_from_bytes lets RecursionError escape (not a ConfigError)",
+    strict=False,
+)
 def test_libcni_deep_json():
     from libcni.conf import ConfigError, network_conf_from_bytes
 
@@ -49,13 +60,16 @@ def test_libcni_deep_json():
 
 
 def _run_bridge_process(environb: dict[bytes, bytes], stdin: bytes) -> subprocess.CompletedProcess:
-    code = "import sys; sys.path.insert(0, %r); from plugins.bridge import main; main()" % ROOT
+    code = f"import sys; sys.path.insert(0, {ROOT!r}); from plugins.bridge import main; main()"
     env = {b"PATH": os.environb.get(b"PATH", b"/usr/bin:/bin"), **environb}
     return subprocess.run([sys.executable, "-c", code], input=stdin, env=env, capture_output=True, timeout=60)
 
 
-@pytest.mark.xfail(reason="undecodable bytes in CNI_CONTAINERID become surrogates; the error object naming the ID "
-                   "cannot be encoded: errors.to_json raises, the process prints a traceback (no JSON)", strict=False)
+@pytest.mark.xfail(
+    reason="undecodable bytes in CNI_CONTAINERID become surrogates; the error object naming the ID "
+    "cannot be encoded: errors.to_json raises, the process prints a traceback (no JSON)",
+    strict=False,
+)
 def test_surrogates_in_env_container_id():
     env = {b"CNI_COMMAND": b"DEL", b"CNI_CONTAINERID": b"a\xff", b"CNI_IFNAME": b"eth0", b"CNI_PATH": b"/x"}
     proc = _run_bridge_process(env, b'{"cniVersion": "1.0.0", "name": "n", "type": "bridge"}')
@@ -63,16 +77,22 @@ def test_surrogates_in_env_container_id():
     assert _error(proc.stdout)["code"] == 4
 
 
-@pytest.mark.xfail(reason="validate_ifname calls ifname.encode(): undecodable bytes in CNI_IFNAME give a 999 "
-                   "UnicodeEncodeError instead of code 4", strict=False)
+@pytest.mark.xfail(
+    reason="validate_ifname calls ifname.encode(): undecodable bytes in CNI_IFNAME give a 999 "
+    "UnicodeEncodeError instead of code 4",
+    strict=False,
+)
 def test_surrogates_in_env_ifname():
     env = {b"CNI_COMMAND": b"DEL", b"CNI_CONTAINERID": b"abc", b"CNI_IFNAME": b"e\xff", b"CNI_PATH": b"/x"}
     proc = _run_bridge_process(env, b'{"cniVersion": "1.0.0", "name": "n", "type": "bridge"}')
     assert _error(proc.stdout)["code"] == 4
 
 
-@pytest.mark.xfail(reason='a lone surrogate escape ("\\ud800", valid JSON) in the network name: the error object '
-                   "cannot be encoded and the plugin dies with a traceback instead of code 7", strict=False)
+@pytest.mark.xfail(
+    reason='a lone surrogate escape ("\\ud800", valid JSON) in the network name: the error object '
+    "cannot be encoded and the plugin dies with a traceback instead of code 7",
+    strict=False,
+)
 def test_surrogates_in_json_network_name():
     proc = _run_bridge_process(
         {b"CNI_COMMAND": b"DEL", b"CNI_CONTAINERID": b"abc", b"CNI_IFNAME": b"eth0", b"CNI_PATH": b"/x"},
@@ -82,8 +102,11 @@ def test_surrogates_in_json_network_name():
     assert _error(proc.stdout)["code"] == 7
 
 
-@pytest.mark.xfail(reason="libcni/validate.py ID_PATTERN ends in `$`, which in Python also matches before a "
-                   "trailing newline: 'x\\n' passes as a container ID / network name (Go refuses it)", strict=False)
+@pytest.mark.xfail(
+    reason="libcni/validate.py ID_PATTERN ends in `$`, which in Python also matches before a "
+    "trailing newline: 'x\\n' passes as a container ID / network name (Go refuses it)",
+    strict=False,
+)
 @pytest.mark.parametrize("check", ["container_id", "network_name"])
 def test_trailing_newline_refused(check):
     from libcni import validate
@@ -95,8 +118,11 @@ def test_trailing_newline_refused(check):
 def _host_local(tmp_path, command: str, container_id: str = "ctr", **ipam) -> dict | None:
     from ipam.host_local import PLUGIN
 
-    conf = {"cniVersion": "1.0.0", "name": "kn", "ipam": {"type": "host-local", "subnet": "10.71.0.0/24",
-                                                         "dataDir": str(tmp_path / "data"), **ipam}}
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "kn",
+        "ipam": {"type": "host-local", "subnet": "10.71.0.0/24", "dataDir": str(tmp_path / "data"), **ipam},
+    }
     outcome = dispatch(PLUGIN, _env(command, CNI_CONTAINERID=container_id), lambda: json.dumps(conf).encode())
     assert outcome.exit_code == 0, outcome.stdout
     return json.loads(outcome.stdout) if outcome.stdout else None
@@ -107,8 +133,11 @@ def _address_files(tmp_path) -> list[str]:
     return sorted(p.name for p in store.iterdir() if p.name[:1].isdigit()) if store.exists() else []
 
 
-@pytest.mark.xfail(reason="host-local Store.scan reads only 4096 bytes of an address file: the owner of a container "
-                   "ID longer than ~4 KiB never matches, so DEL leaks its address", strict=False)
+@pytest.mark.xfail(
+    reason="host-local Store.scan reads only 4096 bytes of an address file: the owner of a container "
+    "ID longer than ~4 KiB never matches, so DEL leaks its address",
+    strict=False,
+)
 def test_long_container_id_released(tmp_path):
     cid = "c" * 5000
     _host_local(tmp_path, "ADD", cid)
@@ -126,23 +155,29 @@ def _plant(tmp_path, name: str, victim_content: bytes | None) -> tuple:
     return victim
 
 
-@pytest.mark.xfail(reason="host-local writes last_reserved_ip.N with O_TRUNC through a planted symlink", strict=False)
+@pytest.mark.xfail(
+    reason="host-local writes last_reserved_ip.N with O_TRUNC through a planted symlink", strict=False
+)
 def test_planted_symlinks_last_reserved(tmp_path):
     victim = _plant(tmp_path, "last_reserved_ip.0", b"secret")
     _host_local(tmp_path, "ADD")
     assert victim.read_bytes() == b"secret"
 
 
-@pytest.mark.xfail(reason="host-local opens the lock file with O_CREAT through a planted dangling symlink",
-                   strict=False)
+@pytest.mark.xfail(
+    reason="host-local opens the lock file with O_CREAT through a planted dangling symlink", strict=False
+)
 def test_planted_symlinks_lock(tmp_path):
     victim = _plant(tmp_path, "lock", None)
     _host_local(tmp_path, "ADD")
     assert not victim.exists()
 
 
-@pytest.mark.xfail(reason="host-local's index (<dataDir>/.host-local-index/<net>.db) is created and written by "
-                   "sqlite through a planted dangling symlink", strict=False)
+@pytest.mark.xfail(
+    reason="host-local's index (<dataDir>/.host-local-index/<net>.db) is created and written by "
+    "sqlite through a planted dangling symlink",
+    strict=False,
+)
 def test_planted_symlinks_index(tmp_path):
     index = tmp_path / "data" / ".host-local-index"
     index.mkdir(parents=True)
@@ -152,18 +187,34 @@ def test_planted_symlinks_index(tmp_path):
     assert not victim.exists()
 
 
-@pytest.mark.xfail(reason="host-local reads resolvConf to the end: a FIFO (or /dev/zero) hangs it / eats memory; "
-                   "Go does the same, but a plugin should not hang on a config value", strict=False)
+@pytest.mark.xfail(
+    reason="host-local reads resolvConf to the end: a FIFO (or /dev/zero) hangs it / eats memory; "
+    "Go does the same, but a plugin should not hang on a config value",
+    strict=False,
+)
 def test_resolvconf_fifo(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    conf = {"cniVersion": "1.0.0", "name": "kn", "ipam": {"type": "host-local", "subnet": "10.71.0.0/24",
-                                                         "dataDir": str(tmp_path / "data"), "resolvConf": str(fifo)}}
-    code = "import sys; sys.path.insert(0, %r); from ipam.host_local import main; main()" % ROOT
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "kn",
+        "ipam": {
+            "type": "host-local",
+            "subnet": "10.71.0.0/24",
+            "dataDir": str(tmp_path / "data"),
+            "resolvConf": str(fifo),
+        },
+    }
+    code = f"import sys; sys.path.insert(0, {ROOT!r}); from ipam.host_local import main; main()"
     env = {**_env("ADD"), "PATH": os.environ.get("PATH", "")}
     try:
-        proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(conf).encode(), env=env,
-                              capture_output=True, timeout=5)
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            input=json.dumps(conf).encode(),
+            env=env,
+            capture_output=True,
+            timeout=5,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("host-local hung reading a FIFO named by resolvConf")
     assert proc.returncode == 1 and _error(proc.stdout)
