@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from pkg.ns import NetNS
 
+IFF_UP = 0x1
 IFF_PROMISC = 0x100
 AF_INET, AF_INET6 = 2, 10
 
@@ -44,18 +45,20 @@ def bridge_by_name(ipr: IPRoute, name: str) -> Any:
 
 def ensure_bridge(ipr: IPRoute, name: str, mtu: int, promisc: bool, vlan_filtering: bool) -> Any:
     """Create the bridge unless it exists (an existing one is reused as is), set it up."""
-    spec: dict[str, Any] = {"ifname": name, "kind": "bridge"}
-    if mtu > 0:
-        spec["mtu"] = mtu
-    if vlan_filtering:
-        spec["br_vlan_filtering"] = 1
+    link = get_link(ipr, name)  # the common case: it exists, and one lookup is all it costs
+    if link is None:
+        spec: dict[str, Any] = {"ifname": name, "kind": "bridge"}
+        if mtu > 0:
+            spec["mtu"] = mtu
+        if vlan_filtering:
+            spec["br_vlan_filtering"] = 1
+        try:
+            ipr.link("add", **spec)
+        except Exception as err:
+            if not is_exists(err):  # a concurrent ADD may have just created it
+                raise _error(f'failed to create bridge "{name}": could not add "{name}"', err) from None
     try:
-        ipr.link("add", **spec)
-    except Exception as err:
-        if not is_exists(err):
-            raise _error(f'failed to create bridge "{name}": could not add "{name}"', err) from None
-    try:
-        link = bridge_by_name(ipr, name)
+        link = bridge_by_name(ipr, name) if link is None or kind(link) != "bridge" else link
     except CNIError as err:
         raise CNIError(err.code, f'failed to create bridge "{name}": {err.msg}') from None
     if promisc and not link["flags"] & IFF_PROMISC:
@@ -69,7 +72,8 @@ def ensure_bridge(ipr: IPRoute, name: str, mtu: int, promisc: bool, vlan_filteri
         sysctl.write(f"net/ipv6/conf/{name}/accept_ra", "0")  # we own this interface's routes
     except OSError:
         pass
-    ipr.link("set", index=link["index"], state="up")
+    if not link["flags"] & IFF_UP:
+        ipr.link("set", index=link["index"], state="up")
     return link
 
 

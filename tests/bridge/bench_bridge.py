@@ -1,6 +1,7 @@
 """Benchmark: whole-process bridge ADD and DEL, ours against Go's /usr/lib/cni/bridge.
 
 Run inside the private namespaces:  tests/isolated .venv/bin/python tests/bridge/bench_bridge.py [N]
+(add CNI_PY_WARM=1 to measure our plugins through the warm pre-forking server).
 
 Each call is one exec of the plugin from a process already inside the fake host netns (no
 nsenter in the measurement), with host-local IPAM, isGateway, and ipMasq off / on (iptables and
@@ -34,6 +35,8 @@ def run(bin_dir: str, command: str, conf: dict, cid: str, netns: str) -> float:
         "CNI_IFNAME": "eth0",
         "CNI_PATH": bin_dir,
     }
+    if "CNI_PY_WARM" in os.environ:  # CNI_PY_WARM=1: measure through the warm pre-forking server
+        env["CNI_PY_WARM"] = os.environ["CNI_PY_WARM"]
     start = time.perf_counter()
     proc = subprocess.run(
         [os.path.join(bin_dir, "bridge")],
