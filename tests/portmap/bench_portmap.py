@@ -56,6 +56,7 @@ class Subject:
     namespaces: list[Netns] = field(default_factory=list)
     adds: list[float] = field(default_factory=list)
     dels: list[float] = field(default_factory=list)
+    versions: list[float] = field(default_factory=list)
 
     def setup(self) -> None:
         self.host = Netns.create("bench-h-")
@@ -74,11 +75,13 @@ class Subject:
         t = self.target
         self.adds.append(timed(self.host, self.binary, "ADD", self.conf, t.id, t.ns.path))
         self.dels.append(timed(self.host, self.binary, "DEL", self.conf, t.id, t.ns.path))
+        self.versions.append(timed(self.host, self.binary, "VERSION", {}, "", ""))
 
     def report(self) -> str:
         return (
             f"{self.name:<32} ADD min {min(self.adds):6.1f} median {statistics.median(self.adds):6.1f} ms   "
-            f"DEL min {min(self.dels):6.1f} median {statistics.median(self.dels):6.1f} ms"
+            f"DEL min {min(self.dels):6.1f} median {statistics.median(self.dels):6.1f} ms   "
+            f"(VERSION, the start-up floor: min {min(self.versions):5.1f})"
         )
 
     def teardown(self) -> None:
