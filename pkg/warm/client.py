@@ -60,6 +60,8 @@ def _exchange(sock, addr: bytes, name: str, cwd: int) -> int | None:
     sock.settimeout(protocol.ACCEPT_TIMEOUT)
     try:
         sock.connect(addr)
+        if not _trusted(sock):
+            return None
         worker = protocol.hello_pid(protocol.recv_exact(sock, protocol.HELLO_SIZE) or b"")
     except OSError:  # no server, refused, or too busy to answer in time
         return None
@@ -82,6 +84,13 @@ def _exchange(sock, addr: bytes, name: str, cwd: int) -> int | None:
         _stderr(f"cni warm server: worker {worker} ended without an exit status (killed?)\n")
         return 1
     return int.from_bytes(reply[1:], "little", signed=True)
+
+
+def _trusted(sock) -> bool:
+    """Whoever listens on the address must be our own uid. Abstract names have no permissions, so
+    another user could squat on ours; we never hand them our stdio, environment or config."""
+    cred = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)  # struct ucred: pid, uid, gid
+    return int.from_bytes(cred[4:8], sys.byteorder) == os.geteuid()
 
 
 def _request_items(name: str) -> list[bytes]:
@@ -169,6 +178,8 @@ def request(kind: bytes, addr: bytes | None = None, timeout: float = 30.0) -> di
     sock.settimeout(timeout)
     try:
         sock.connect(addr)
+        if not _trusted(sock):
+            return None
         if protocol.hello_pid(protocol.recv_exact(sock, protocol.HELLO_SIZE) or b"") is None:
             return None
         sock.sendall(protocol.frame([kind]))
