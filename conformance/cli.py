@@ -10,9 +10,25 @@ import sys
 
 from . import report
 from .catalogue import all_scenarios
-from .compare import compare_runs
+from .compare import compare_runs, report_lines
 from .isolation import fresh_state, is_isolated, prepare_namespace, reexec_isolated
 from .suite import RunResult, default_jobs, run_suite, select
+
+RESERVED_ENV = {"CNI_COMMAND", "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"}
+
+
+class Progress:
+    """A one-line counter on a terminal's stderr."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.failed = 0
+
+    def __call__(self, case) -> None:
+        self.done += 1
+        self.failed += case.status == "fail"
+        sys.stderr.write(f"\r  {self.done} cases done, {self.failed} failed ")
+        sys.stderr.flush()
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -28,6 +44,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--match", help="only scenarios whose id contains this text")
     parser.add_argument("--report", help="write a JSON report to this file")
     parser.add_argument("--compare", metavar="DIR2", help="also run against DIR2 and list every difference")
+    parser.add_argument(
+        "--plugin-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for every plugin call, as a runtime's own environment (repeatable)",
+    )
     parser.add_argument("--jobs", type=int, default=None, help=f"parallel cases (default {default_jobs()})")
     parser.add_argument("--strict", action="store_true", help="count known deviations as failures")
     parser.add_argument("--verbose", action="store_true", help="do not shorten reasons in the table")
@@ -36,6 +59,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     options = parser.parse_args(argv)
     if not options.list and not options.plugin_dir:
         parser.error("--plugin-dir is required")
+    for item in options.plugin_env:
+        name, sep, _ = item.partition("=")
+        if not sep or not name or name.startswith("CNI_") and name in RESERVED_ENV:
+            parser.error(
+                f"--plugin-env {item!r}: expected NAME=VALUE (not one of the CNI_* protocol variables)"
+            )
     return options
 
 
@@ -64,12 +93,17 @@ def main(argv: list[str] | None = None) -> int:
 
     width = shutil.get_terminal_size((160, 40)).columns
     capture = bool(options.compare)
-    first = run_suite(options.plugin_dir, scenarios, jobs=options.jobs, capture_state=capture)
+    plugin_env = dict(item.split("=", 1) for item in options.plugin_env)
+    progress = Progress() if sys.stderr.isatty() else None
+    common = {"jobs": options.jobs, "plugin_env": plugin_env, "progress": progress}
+    first = run_suite(options.plugin_dir, scenarios, capture_state=capture, **common)
     runs: list[RunResult] = [first]
     if options.compare:
         fresh_state()
-        runs.append(run_suite(options.compare, scenarios, jobs=options.jobs, capture_state=True))
+        runs.append(run_suite(options.compare, scenarios, capture_state=True, **common))
 
+    if progress is not None:
+        sys.stderr.write("\r\033[K")
     failed = False
     for run in runs:
         if len(runs) > 1:
@@ -87,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if options.compare:
         diffs = compare_runs(runs[0], runs[1])
         print(f"\n=== differences: A={runs[0].plugin_dir} B={runs[1].plugin_dir} ===")
-        for diff in diffs:
-            print(diff.line())
+        for line in report_lines(diffs, verbose=options.verbose):
+            print(line)
         kinds: dict[str, int] = {}
         for diff in diffs:
             kinds[diff.kind] = kinds.get(diff.kind, 0) + 1

@@ -8,6 +8,7 @@ file state captured after each plugin call.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,5 +141,34 @@ def diff_values(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
     return [] if a == b else [(path, a, b)]
 
 
-def report_lines(diffs: list[Difference]) -> list[str]:
-    return [d.line() for d in diffs]
+CASE_NAMES = re.compile(r"(cf-|ctr-|cfc-|cfh-)[0-9a-f]{8}(-\d)?|CNI-(DN-)?[0-9a-f]{17,24}")
+
+
+def grouped(diffs: list[Difference]) -> list[tuple[int, Difference, list[str]]]:
+    """Differences that repeat across cases, once each: (count, example, scenario ids)."""
+    groups: dict[tuple, tuple[Difference, list[str]]] = {}
+    for diff in diffs:
+        key = (
+            diff.kind,
+            CASE_NAMES.sub("*", diff.path),
+            CASE_NAMES.sub("*", json.dumps(diff.a, sort_keys=True)),
+            CASE_NAMES.sub("*", json.dumps(diff.b, sort_keys=True)),
+        )
+        example, where = groups.setdefault(key, (diff, []))
+        where.append(f"{diff.scenario}[{diff.version}]")
+    out = [(len(where), example, where) for example, where in groups.values()]
+    out.sort(key=lambda item: (-item[0], item[1].kind, item[1].path))
+    return out
+
+
+def report_lines(diffs: list[Difference], verbose: bool = False) -> list[str]:
+    if verbose:
+        return [d.line() for d in diffs]
+    lines = []
+    for count, example, where in grouped(diffs):
+        shown = ", ".join(where[:3]) + (f" and {len(where) - 3} more" if len(where) > 3 else "")
+        path = CASE_NAMES.sub("*", example.path)
+        lines.append(
+            f"{count:4}x {example.kind} {path}: A={_short(example.a)} B={_short(example.b)}  ({shown})"
+        )
+    return lines

@@ -184,8 +184,16 @@ class CaseResult:
 class Case:
     """The running context of one case; checks call back into it."""
 
-    def __init__(self, scenario: Scenario, version: str, plugin_dir: str, capture_state: bool = False):
+    def __init__(
+        self,
+        scenario: Scenario,
+        version: str,
+        plugin_dir: str,
+        capture_state: bool = False,
+        plugin_env: dict[str, str] | None = None,
+    ):
         self.scenario = scenario
+        self.plugin_env = dict(plugin_env or {})
         self.version = version
         self.plugin_dir = os.path.abspath(plugin_dir)
         self.capture_state = capture_state
@@ -408,6 +416,7 @@ class Case:
         n = "" if step.container == 1 else str(step.container)
         env = {
             "PATH": TOOL_PATH,
+            **self.plugin_env,
             "CNI_COMMAND": verb,
             "CNI_CONTAINERID": self.values[f"cid{n}"] if per_container else "",
             "CNI_NETNS": self.values[f"netns{n}"] if per_container else "",

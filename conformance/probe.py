@@ -37,7 +37,7 @@ class PluginInfo:
         }
 
 
-def probe_plugin(plugin_dir: str, name: str) -> PluginInfo:
+def probe_plugin(plugin_dir: str, name: str, extra_env: dict[str, str] | None = None) -> PluginInfo:
     """Ask a plugin for VERSION the way libcni's GetVersionInfo does."""
     path = os.path.join(plugin_dir, name)
     info = PluginInfo(name, path, os.path.isfile(path) and os.access(path, os.X_OK))
@@ -46,6 +46,7 @@ def probe_plugin(plugin_dir: str, name: str) -> PluginInfo:
         return info
     env = {
         "PATH": TOOL_PATH,
+        **(extra_env or {}),
         "CNI_COMMAND": "VERSION",
         "CNI_CONTAINERID": "",
         "CNI_NETNS": "dummy",
@@ -57,7 +58,8 @@ def probe_plugin(plugin_dir: str, name: str) -> PluginInfo:
         proc = subprocess.run(
             [path], input=b'{"cniVersion":"1.1.0"}', capture_output=True, env=env, timeout=30, check=False
         )
-        about = subprocess.run([path], capture_output=True, env={"PATH": TOOL_PATH}, timeout=30, check=False)
+        about_env = {"PATH": TOOL_PATH, **(extra_env or {})}
+        about = subprocess.run([path], capture_output=True, env=about_env, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as err:
         info.problem = f"VERSION could not run: {err}"
         return info

@@ -104,7 +104,10 @@ def _netns_state(ns, norm: Normalizer, extra_sysctls: list[str]) -> dict:
             "kind": info.get("info_kind"),
             "master": norm.name(link.get("master", "")) or None,
             "mtu": link.get("mtu"),
-            "flags": sorted(f for f in link.get("flags", []) if f != "LOWER_UP"),
+            # carrier flags follow the peer with a delay: not part of what a plugin configures
+            "flags": sorted(
+                f for f in link.get("flags", []) if f not in ("LOWER_UP", "NO-CARRIER", "M-DOWN")
+            ),
             "mac": norm.text(link.get("address", "")),
             "txqlen": link.get("txqlen"),
         }

@@ -52,10 +52,11 @@ def run_suite(
     capture_state: bool = False,
     progress: Callable[[CaseResult], None] | None = None,
     features: dict[str, str | None] | None = None,
+    plugin_env: dict[str, str] | None = None,
 ) -> RunResult:
     started = time.monotonic()
     names = sorted({p for s in scenarios for p in s.plugins})
-    plugins = {name: probe_plugin(plugin_dir, name) for name in names}
+    plugins = {name: probe_plugin(plugin_dir, name, plugin_env) for name in names}
     features = features if features is not None else probe_features()
     result = RunResult(os.path.abspath(plugin_dir), plugins, features)
 
@@ -72,7 +73,7 @@ def run_suite(
                 if progress:
                     progress(skipped)
                 continue
-            case = Case(scenario, version, plugin_dir, capture_state=capture_state)
+            case = Case(scenario, version, plugin_dir, capture_state=capture_state, plugin_env=plugin_env)
             (exclusive if scenario.exclusive else runnable).append(case)
 
     with ThreadPoolExecutor(max_workers=jobs or default_jobs()) as pool:

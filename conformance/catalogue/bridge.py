@@ -945,6 +945,18 @@ def scenarios() -> list[Scenario]:
         refs=("1.4",),
     )
     scen(
+        "vlan.trunk",
+        "vlanTrunk turns on VLAN filtering on a new bridge",
+        add(
+            bridge_conf({}, vlanTrunk=[{"id": 101}, {"minID": 200, "maxID": 210}]),
+            state=(Link("host", BRIDGE, vlan_filtering=True),),
+        ),
+        needs=(),
+        claims="1.1.0",
+        requires=("vlan",),
+        refs=("1.4",),
+    )
+    scen(
         "vlan.out-of-range",
         "vlan 5000 is rejected",
         Invoke("ADD", bridge_conf({}, vlan=5000), **spec_error(7, "5000")),

@@ -225,6 +225,33 @@ def scenarios() -> list[Scenario]:
         refs=("4.1", "4.3"),
     )
     scen(
+        "add.conditions-v6",
+        "conditionsV6 are added to the IPv6 entry rule",
+        *LINK6,
+        add(
+            conf=portmap_conf([TCP80], conditionsV6=["-s", "2001:db8:99::/64"]),
+            prev=PREV6,
+            state=(IptRule("CNI-HOSTPORT-DNAT", ("-s 2001:db8:99::/64", "-j {dn_chain}"), family=6),),
+        ),
+        requires=("ipv6", "ip6tables"),
+        refs=("4.1", "4.3"),
+    )
+    scen(
+        "add.masq-all",
+        "masqAll: traffic from any source is marked for masquerade, no per-source rules",
+        *LINK,
+        add(
+            conf=portmap_conf([TCP80], masqAll=True),
+            state=(
+                IptRule("{dn_chain}", ("--dport 8080", "-j CNI-HOSTPORT-SETMARK"), count=1),
+                IptRule("{dn_chain}", ("-s 127.0.0.1/32",), present=False),
+                IptRule("{dn_chain}", ("-s 10.10.0.0/24",), present=False),
+            ),
+        ),
+        claims="1.1.0",
+        refs=("4.1", "4.3"),
+    )
+    scen(
         "add.ipv6",
         "an IPv6 container: ip6tables rules with [addr]:port, no 127.0.0.1 rule",
         *LINK6,

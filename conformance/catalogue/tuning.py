@@ -269,6 +269,31 @@ def scenarios() -> list[Scenario]:
         refs=("3.1",),
     )
     scen(
+        "allmulti.args",
+        "args.cni.allmulti sets IFF_ALLMULTI",
+        *veth(),
+        add(
+            {**tuning_conf(), "args": {"cni": {"allmulti": True}}}, state=(Link("c1", "eth0", allmulti=True),)
+        ),
+        refs=("3.1",),
+    )
+    scen(
+        "sysctl.args-merged",
+        "args.cni.sysctl entries are merged into the configured sysctls",
+        *veth(),
+        add(
+            {
+                **tuning_conf(sysctl={"net.ipv4.conf.all.log_martians": "1"}),
+                "args": {"cni": {"sysctl": {"net.ipv4.conf.eth0.arp_ignore": "1"}}},
+            },
+            state=(
+                Sysctl("c1", "net.ipv4.conf.all.log_martians", "1"),
+                Sysctl("c1", "net/ipv4/conf/eth0/arp_ignore", "1"),
+            ),
+        ),
+        refs=("3.1",),
+    )
+    scen(
         "allmulti.on",
         "allmulti true sets IFF_ALLMULTI; DEL clears it",
         *veth(),
