@@ -93,3 +93,37 @@ def test_del_without_prev_result_and_snat_off(backend, runner, routed_host, cont
     bare = portmap_conf(None, [tcp(8080, 80)], backend=backend, snat=False)
     runner.run("portmap", "DEL", bare, container_id=a.id).ok()
     assert ask(b.ns, "tcp", a.host_ip4, 8080) is None
+
+
+@pytest.fixture
+def legacy_path(tmp_path, routed_host):
+    """A PATH whose iptables* are the legacy (x_tables) binaries; skipped where they do not work."""
+    import os
+    import shutil
+
+    if shutil.which("iptables-legacy") is None:
+        pytest.skip("iptables-legacy not installed")
+    if routed_host.run("iptables-legacy", "-t", "nat", "-S", check=False) == "":
+        pytest.skip("the kernel has no legacy x_tables nat")
+    for tool in ("iptables", "ip6tables"):
+        for suffix in ("", "-save", "-restore"):
+            os.symlink(f"/usr/sbin/{tool}-legacy{suffix}", tmp_path / f"{tool}{suffix}")
+    return f"{tmp_path}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
+
+
+def test_iptables_legacy_host(legacy_path, runner, routed_host, containers):
+    """On an iptables-legacy host every rule goes in (ip6tables-legacy -C is unreliable: Go's
+    append-if-absent skips IPv6 rules there) and DEL removes them."""
+    a, b = containers(), containers()
+    a.serve(80)
+    conf = portmap_conf(a, [tcp(8080, 80), udp(8053, 80), udp(8054, 80)], backend="iptables")
+    env = {"PATH": legacy_path}
+    runner.run("portmap", "ADD", conf, container_id=a.id, netns=a.ns.path, env=env).ok()
+    saved6 = routed_host.run("ip6tables-legacy-save", "-t", "nat")
+    assert saved6.count(f"--to-destination [{a.ip6}]:80") == 3
+    assert ask(b.ns, "udp", b.host_ip6, 8054) == f"{a.id} {b.ip6}"
+    assert ask(b.ns, "tcp", a.host_ip4, 8080) == f"{a.id} {b.ip4}"
+    runner.run("portmap", "CHECK", conf, container_id=a.id, netns=a.ns.path, env=env).ok()
+    runner.run("portmap", "DEL", conf, container_id=a.id, netns=a.ns.path, env=env).ok()
+    for tool in ("iptables-legacy-save", "ip6tables-legacy-save"):
+        assert "CNI-DN-" not in routed_host.run(tool, "-t", "nat")
