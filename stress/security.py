@@ -98,6 +98,7 @@ class Prober:
         try:
             proc = subprocess.run(
                 [os.path.join(self.launchers, plugin)],
+                cwd=state.SANDBOX,  # relative paths in probes land on tmpfs, never in the checkout
                 input=stdin,
                 capture_output=True,
                 env=environ,
