@@ -85,23 +85,41 @@ def refusal(conn: socket.socket, euid: int, capabilities: int | None) -> str | N
 def preload() -> None:
     """Import every module a call may need and run the lazy one-time set-ups once, so that the
     forked workers start with them done."""
-    import pkgutil
-
     from pkg.multicall import ENTRIES
 
     for name in sorted(SERVED):
         module = importlib.import_module(ENTRIES[name])
         importlib.import_module(module.PLUGIN.commands)
     for package in ("libcni", "pkg", "plugins", "ipam"):
-        root = importlib.import_module(package)
-        for info in pkgutil.walk_packages(root.__path__, package + "."):
-            if info.name.startswith(SKIP_PRELOAD):
+        for name in submodules(package, os.path.join(ROOT, package)):
+            if name.startswith(SKIP_PRELOAD):
                 continue
             try:
-                importlib.import_module(info.name)
+                importlib.import_module(name)
             except Exception as err:  # noqa: BLE001 - a module that cannot load here loads (or fails) in the call
-                log(f"preload {info.name}: {err}")
+                log(f"preload {name}: {err}")
     _warm_netlink()
+
+
+def submodules(package: str, directory: str) -> list[str]:
+    """Every module under a package directory, from its files: .py from source, .pyc in the frozen
+    bundle (where pkgutil sees none of them)."""
+    found = []
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        return found
+    for entry in entries:
+        path = os.path.join(directory, entry)
+        stem, ext = os.path.splitext(entry)
+        if ext in (".py", ".pyc") and stem != "__init__" and stem.isidentifier():
+            found.append(f"{package}.{stem}")
+        elif entry.isidentifier() and any(
+            os.path.exists(os.path.join(path, init)) for init in ("__init__.py", "__init__.pyc")
+        ):
+            found.append(f"{package}.{entry}")
+            found += submodules(f"{package}.{entry}", path)
+    return sorted(set(found))
 
 
 def _warm_netlink() -> None:
