@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fuzz-inputs", type=int, default=0, help="override the size's fuzz input count")
+    parser.add_argument("--fuzz-targets", default="", help="comma-separated fuzz targets (default: all)")
     parser.add_argument("--out", default="build/stress", help="directory for report.json and report.md")
     parser.add_argument("--doc", default="", help="also rewrite the figures section of this markdown file")
     options = parser.parse_args(argv)
@@ -50,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     for part in parts:
         t0 = time.monotonic()
         print(f"stress: {part} ({options.size}) ...", flush=True)
-        sections[part] = run_part(part, size, findings, options.seed)
+        sections[part] = run_part(
+            part, size, findings, options.seed, tuple(filter(None, options.fuzz_targets.split(",")))
+        )
         sections[part]["seconds"] = round(time.monotonic() - t0, 1)
         print(f"stress: {part} done in {sections[part]['seconds']} s", flush=True)
 
@@ -73,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if unexpected else 0
 
 
-def run_part(part: str, size, findings: Findings, seed: int) -> dict:  # noqa: ANN001
+def run_part(part: str, size, findings: Findings, seed: int, targets: tuple[str, ...] = ()) -> dict:  # noqa: ANN001
     if part == "fuzz":
         from .fuzz import run_fuzz
 
-        return run_fuzz(size, findings, seed)
+        return run_fuzz(size, findings, seed, targets)
     if part == "faults":
         from .faults import run_faults
 

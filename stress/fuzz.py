@@ -110,6 +110,7 @@ class Fuzzer:
         self.home_netns = os.stat("/proc/self/ns/net").st_ino
         self.fds = 0
         self.per_target: dict[str, Tally] = {}
+        self.slowest: dict[str, dict] = {}
 
     # -------------------------------------------------------------- world
 
@@ -208,7 +209,13 @@ class Fuzzer:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-        tally.seconds += time.monotonic() - started
+        elapsed = time.monotonic() - started
+        tally.seconds += elapsed
+        if elapsed * 1000 > tally["slowest input ms"]:
+            tally.counts["slowest input ms"] = int(elapsed * 1000)
+            self.slowest[item.target] = reproducer(item.plugin, item.env, item.stdin, limit=600)
+        if elapsed > HANG_SECONDS:  # the alarm can be swallowed (e.g. raised inside a gc callback)
+            self._add(item, "hang", f"{item.target} {item.plugin} {item.verb}: took {elapsed:.0f} s", "")
         self._check_outcome(item, outcome)
         return outcome
 
@@ -624,12 +631,14 @@ def _shape(text: str) -> str:
     return text[:160]
 
 
-def run_fuzz(size, findings: Findings, seed_value: int = 0) -> dict:  # noqa: ANN001
+def run_fuzz(size, findings: Findings, seed_value: int = 0, only: tuple[str, ...] = ()) -> dict:  # noqa: ANN001
     """Every target gets its share of the inputs; returns the figures for the report."""
     fuzzer = Fuzzer(findings, seed_value)
     started = time.monotonic()
     with fuzzer:
         for target, (share, mode) in TARGETS.items():
+            if only and target not in only:
+                continue
             t0 = time.monotonic()
             fuzzer.run_target(target, max(2, int(size.fuzz_inputs * share)), mode)
             tally = fuzzer.per_target.get(target, Tally())
@@ -641,6 +650,7 @@ def run_fuzz(size, findings: Findings, seed_value: int = 0) -> dict:  # noqa: AN
         "inputs": fuzzer.tally["inputs"],
         "targets": {t: dict(v.counts) for t, v in fuzzer.per_target.items()},
         "world_resets": fuzzer.world.resets,
+        "slowest_inputs": fuzzer.slowest,
         "fds": [fuzzer.fds, fds],
         "wall_seconds": round(time.monotonic() - started, 1),
     }
