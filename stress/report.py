@@ -64,6 +64,7 @@ def markdown(data: dict) -> str:
                     c.get("ADD succeeded (CHECK + DEL run)", 0),
                     c.get("inputs that changed the kernel or files", 0),
                     c.get("crash", 0) + c.get("hang", 0),
+                    c.get("slowest input ms", "-"),
                 ]
             )
         lines += [
@@ -77,6 +78,7 @@ def markdown(data: dict) -> str:
                     "ADD ok (then CHECK+DEL)",
                     "changed kernel/files",
                     "libcni crashes/hangs",
+                    "slowest input ms",
                 ],
                 rows,
             ),
