@@ -384,12 +384,16 @@ def _case_variant(d: Draw, key: str) -> str:
 def mutate(d: Draw, value: Any, *, within: tuple = (), max_ops: int = 4) -> Any:
     """Apply 1..max_ops structural mutations to a copy of `value` (only under `within`)."""
     value = copy.deepcopy(value)
+    grown = False
     for _ in range(d.integer(1, max_ops)):
         candidates = [p for p in paths(value) if p[: len(within)] == within] or [()]
         path = d.choice(candidates)
         op = d.choice(OPS)
         if path == () and op in ("delete", "rename", "replace", "wrap", "huge", "deep"):
             op = "add"
+        if op == "huge" and grown:  # one size explosion per input: two multiply (3000 x 60 x ...)
+            op = "replace"
+        grown = grown or op == "huge"
         target = _get(value, path)
         parent = _get(value, path[:-1]) if path else None
         key = path[-1] if path else None
