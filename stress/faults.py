@@ -131,7 +131,7 @@ def run_faults(size, findings: Findings) -> dict:  # noqa: ANN001
         first = startup * 0.8
         last = total * 1.1
         n = size.kill_points
-        delays = [first + (last - first) * k / max(1, n - 1) for k in range(n)]
+        delays = [first + (last - first) * k / (n - 1) for k in range(n)] if n > 1 else [(first + last) / 2]
         stats: Counter = Counter()
         landed: Counter = Counter()
         for delay in delays:

@@ -20,6 +20,6 @@ class Size:
 
 SIZES = {
     "full": Size(fuzz_inputs=110_000, kill_points=12, chains=200, workers=8, race_rounds=6, racers=12),
-    "small": Size(fuzz_inputs=12_000, kill_points=2, chains=30, workers=6, race_rounds=2, racers=8),
+    "small": Size(fuzz_inputs=12_000, kill_points=1, chains=20, workers=6, race_rounds=1, racers=8),
     "tiny": Size(fuzz_inputs=600, kill_points=2, chains=6, workers=3, race_rounds=1, racers=4),
 }
