@@ -112,33 +112,82 @@ def _stderr(text: str) -> None:
 # -- starting a server -------------------------------------------------------------------------
 
 
+DEFAULT_MAX_SERVERS = 4
+
+
 def start_server() -> None:
     """Start a detached server for this context unless one holds the address already.
 
     The caller binds the address itself and hands the listening socket to the server: of many
-    cold calls racing here exactly one binds, and only that one spawns."""
+    cold calls racing here exactly one binds, and only that one spawns. A server also holds one of
+    CNI_PY_WARM_MAX (default 4) slots of its uid on this machine: a tool that runs plugins in many
+    throwaway network namespaces gets a few servers, not one per namespace (about 40 MB each)."""
     addr = address()
     if addr is None:
+        return
+    slot = _take_slot()
+    if slot is None:
         return
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         sock.bind(addr)
         sock.listen(512)
-        _spawn(sock.fileno())
+        _spawn(sock.fileno(), slot)
     except OSError:
         pass
     finally:
         sock.close()
+        os.close(slot)
 
 
-def server_argv(fd: int) -> list[str]:
+def _slot_dir() -> str:
+    uid = os.geteuid()
+    return f"/run/cni-py-warm-{uid}" if uid == 0 else f"/tmp/cni-py-warm-{uid}"
+
+
+def _take_slot() -> int | None:
+    """An fd holding an exclusive flock on a free slot file, or None when all are taken."""
+    import fcntl
+
+    try:
+        limit = int(os.environ.get("CNI_PY_WARM_MAX", DEFAULT_MAX_SERVERS))
+    except ValueError:
+        limit = DEFAULT_MAX_SERVERS
+    directory = _slot_dir()
+    try:
+        os.mkdir(directory, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        st = os.lstat(directory)
+    except OSError:
+        return None
+    if st.st_uid != os.geteuid() or st.st_mode & 0o077 or not os.path.isdir(directory):
+        return None  # not ours alone: do not trust it
+    for n in range(limit):
+        try:
+            fd = os.open(f"{directory}/slot{n}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            os.close(fd)
+    return None
+
+
+def server_argv(fd: int, slot: int) -> list[str]:
+    args = ["--serve", "--fd", str(fd), "--slot", str(slot)]
     if getattr(sys, "frozen", False):
-        return [sys.executable, "--serve", "--fd", str(fd)]
+        return [sys.executable, *args]
     code = f"import sys; sys.path.insert(0, {ROOT!r}); from pkg.multicall import main; main()"
-    return [sys.executable, "-I", "-c", code, "--serve", "--fd", str(fd)]
+    return [sys.executable, "-I", "-c", code, *args]
 
 
-def _spawn(listener: int) -> None:
+def _spawn(listener: int, slot: int) -> None:
     """posix_spawn the server in a new session: stdio on /dev/null, no fd of the caller's but
     the listener (a runtime waits for its pipes to close, so the daemon must not hold them)."""
     env = {"PATH": os.environ.get("PATH", DEFAULT_PATH)}
@@ -148,10 +197,11 @@ def _spawn(listener: int) -> None:
         actions: list[tuple] = [(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)]
         for entry in os.listdir("/proc/self/fd"):
             fd = int(entry)
-            if fd > 2 and fd != listener and _inheritable(fd):
+            if fd > 2 and fd not in (listener, slot) and _inheritable(fd):
                 actions.append((os.POSIX_SPAWN_CLOSE, fd))
         os.set_inheritable(listener, True)
-        argv = server_argv(listener)
+        os.set_inheritable(slot, True)  # the server holds the slot's lock for as long as it lives
+        argv = server_argv(listener, slot)
         os.posix_spawn(argv[0], argv, env, file_actions=actions, setsid=True, setsigmask=())
     finally:
         os.close(devnull)

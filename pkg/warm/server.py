@@ -462,6 +462,8 @@ def main(argv: list[str]) -> None:
         fd = int(argv[argv.index("--fd") + 1])
         listener = socket.socket(fileno=fd)
         listener.set_inheritable(False)
+        if "--slot" in argv:  # keep it open (it holds our slot) but out of the tools workers run
+            os.set_inheritable(int(argv[argv.index("--slot") + 1]), False)
         if os.fork() > 0:  # the second fork: not a session leader, never gets a terminal
             os._exit(0)
         if listener.getsockname() != address():

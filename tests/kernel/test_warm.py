@@ -27,7 +27,8 @@ from tests.harness import Netns, PluginRunner
 
 pytestmark = pytest.mark.kernel
 
-WARM = {"CNI_PY_WARM": "1", "CNI_PY_WARM_IDLE": "60"}
+# CNI_PY_WARM_MAX: servers of other runs on this machine may hold the default slots
+WARM = {"CNI_PY_WARM": "1", "CNI_PY_WARM_IDLE": "60", "CNI_PY_WARM_MAX": "64"}
 COLD = {"CNI_PY_WARM": "0"}
 SERVER_START_TIMEOUT = 90  # the machine may be busy; preloading is ~1 s when it is not
 
@@ -375,10 +376,10 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind({addr!r}); s.listen(8); print("ready", flush=True)
 conn, _ = s.accept(); conn.settimeout(20)
-conn.sendall({hello!r})
 try:
+    conn.sendall({hello!r})
     data = conn.recv(65536)
-except ConnectionResetError:  # closed with our HELLO unread
+except (BrokenPipeError, ConnectionResetError):  # the client hung up first, or with our HELLO unread
     data = b""
 print("got", len(data), flush=True)
 """
@@ -411,6 +412,23 @@ def test_a_server_of_another_uid_gets_nothing(warm_runner, container_ns, tmp_pat
     finally:
         squatter.kill()
         squatter.wait()
+
+
+def test_servers_per_uid_are_capped(tmp_path, monkeypatch):
+    """A server holds a slot (an flock'd file); when CNI_PY_WARM_MAX slots are held, none starts."""
+    directory = tmp_path / "slots"
+    monkeypatch.setattr(client, "_slot_dir", lambda: str(directory))
+    monkeypatch.setenv("CNI_PY_WARM_MAX", "2")
+    first, second = client._take_slot(), client._take_slot()
+    assert first is not None and second is not None
+    assert client._take_slot() is None
+    os.close(first)  # that server exited
+    third = client._take_slot()
+    assert third is not None
+    os.close(second)
+    os.close(third)
+    directory.chmod(0o755)  # a directory others could write to is not trusted
+    assert client._take_slot() is None
 
 
 # -- life cycle ----------------------------------------------------------------------------------
