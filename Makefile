@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: setup test test-unit lint demo shims clean build install test-e2e bench stress
+.PHONY: setup test test-unit lint demo shims clean build install test-e2e bench conformance stress
 
 setup:
 	@scripts/setup
@@ -54,3 +54,10 @@ install: build
 # Our built executables beside the Go reference; writes docs/benchmark.md and docs/benchmark.svg.
 bench: build
 	scripts/private-ns $(PY) bench/suite.py
+
+# The conformance suite against the Go reference and our built plugins (conformance/README.md).
+conformance: build
+	@mkdir -p build
+	$(PY) -m conformance --plugin-dir /usr/lib/cni --report build/conformance-go.json; go=$$?; \
+	$(PY) -m conformance --plugin-dir dist/bin --report build/conformance-ours.json; ours=$$?; \
+	exit $$((go | ours))
