@@ -470,6 +470,9 @@ class Case:
         problems = self.evaluate(step.expect, step.verb, outcome)
         if not problems:
             return [], None
+        for alternative in step.alternatives:
+            if not self.evaluate(alternative, step.verb, outcome):
+                return [], None
         for deviation in step.deviations:
             if not self.evaluate(deviation.expect, step.verb, outcome):
                 return [], deviation.id

@@ -83,6 +83,7 @@ class Invoke(Step):
     prev: label of an earlier step whose output becomes `prevResult`, or a result dict in the
     1.x shape that is converted to the case's cniVersion first.
     stdin: raw bytes/str sent instead of the JSON-encoded `config`.
+    alternatives: other outcomes the spec equally allows (they count as a pass).
     """
 
     verb: str
@@ -99,6 +100,7 @@ class Invoke(Step):
     prev: str | dict | None = None
     stdin: bytes | str | None = None
     expect: Expect = field(default_factory=Expect)
+    alternatives: tuple[Expect, ...] = ()
     deviations: tuple[Deviation, ...] = ()
 
 

@@ -189,3 +189,12 @@ def test_list_needs_no_root():
 def test_plugin_dir_required():
     proc = subprocess.run([sys.executable, "-m", "conformance"], capture_output=True, text=True, check=False)
     assert proc.returncode == 2 and "--plugin-dir" in proc.stderr
+
+
+def test_alternatives_pass_without_a_deviation():
+    case = fake_case()
+    step = Invoke("ADD", {}, expect=Expect(ok=False, code=4), alternatives=(Expect(ok=True, output="empty"),))
+    assert case.judge(step, outcome(stdout="")) == ([], None)
+    assert case.judge(step, outcome({"code": 4, "msg": "x"}, exit=1)) == ([], None)
+    problems, _ = case.judge(step, outcome({"code": 7, "msg": "x"}, exit=1))
+    assert problems
