@@ -142,7 +142,8 @@ def start_server() -> None:
 
 def _slot_dir() -> str:
     uid = os.geteuid()
-    return f"/run/cni-py-warm-{uid}" if uid == 0 else f"/tmp/cni-py-warm-{uid}"
+    # Root: beside the plugins' other run-time state in /run/cni (private in our test namespaces).
+    return f"/run/cni/py-warm-{uid}" if uid == 0 else f"/tmp/cni-py-warm-{uid}"
 
 
 def _take_slot() -> int | None:
@@ -155,6 +156,7 @@ def _take_slot() -> int | None:
         limit = DEFAULT_MAX_SERVERS
     directory = _slot_dir()
     try:
+        os.makedirs(os.path.dirname(directory), 0o755, exist_ok=True)
         os.mkdir(directory, 0o700)
     except FileExistsError:
         pass
