@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,16 @@ from tests.portmap.conftest import portmap_conf, tcp, udp, wire_container
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+CPU: dict[str, list[float]] = {}
+
+
+def cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(host: Netns, binary: str, command: str, conf: dict, container_id: str, netns: str) -> float:
+    """Wall-clock ms of one call; its CPU ms (the plugin and the tools it ran) go to CPU[binary+command]."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
         "CNI_COMMAND": command,
@@ -37,9 +47,11 @@ def timed(host: Netns, binary: str, command: str, conf: dict, container_id: str,
     data = json.dumps(conf).encode()
     # Enter the host netns first, so only the plugin process itself is timed.
     with NetNS.open(host.path) as ns, ns.entered():
+        cpu = cpu_children()
         start = time.perf_counter()
         proc = subprocess.run([binary], input=data, env=env, capture_output=True, check=False)
         elapsed = time.perf_counter() - start
+        CPU.setdefault(f"{binary} {conf.get('backend')} {command}", []).append((cpu_children() - cpu) * 1000)
     if proc.returncode != 0:
         raise RuntimeError(f"{binary} {command} failed: {proc.stdout.decode()} {proc.stderr.decode()}")
     return elapsed * 1000
@@ -78,9 +90,11 @@ class Subject:
         self.versions.append(timed(self.host, self.binary, "VERSION", {}, "", ""))
 
     def report(self) -> str:
+        cpu = {c: statistics.median(CPU[f"{self.binary} {self.backend} {c}"]) for c in ("ADD", "DEL")}
         return (
             f"{self.name:<32} ADD min {min(self.adds):6.1f} median {statistics.median(self.adds):6.1f} ms   "
             f"DEL min {min(self.dels):6.1f} median {statistics.median(self.dels):6.1f} ms   "
+            f"CPU median ADD {cpu['ADD']:5.1f} DEL {cpu['DEL']:5.1f} ms   "
             f"(VERSION, the start-up floor: min {min(self.versions):5.1f})"
         )
 
