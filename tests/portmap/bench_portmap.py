@@ -3,7 +3,8 @@ and, when built, the frozen bundle in dist/bin) beside Go's /usr/lib/cni/portmap
 
 Run as root inside the private namespaces:
     tests/isolated .venv/bin/python -m tests.portmap.bench_portmap [rounds] [frozen portmap executable]
-Each round is ADD then DEL of one dual-stack container with tcp 8080->80 and udp 8053->53, in a
+The frozen bundle is measured cold (CNI_PY_WARM=0) and with its warm server (pkg.warm). Each
+round is ADD then DEL of one dual-stack container with tcp 8080->80 and udp 8053->53, in a
 host netns that already holds a second container's rules (the usual steady state).
 """
 
@@ -34,7 +35,15 @@ def cpu_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(host: Netns, binary: str, command: str, conf: dict, container_id: str, netns: str) -> float:
+def timed(
+    host: Netns,
+    binary: str,
+    command: str,
+    conf: dict,
+    container_id: str,
+    netns: str,
+    extra_env: dict | None = None,
+) -> float:
     """Wall-clock ms of one call; its CPU ms (the plugin and the tools it ran) go to CPU[binary+command]."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
@@ -43,6 +52,7 @@ def timed(host: Netns, binary: str, command: str, conf: dict, container_id: str,
         "CNI_NETNS": netns,
         "CNI_IFNAME": "eth0",
         "CNI_PATH": os.path.dirname(binary),
+        **(extra_env or {}),
     }
     data = json.dumps(conf).encode()
     # Enter the host netns first, so only the plugin process itself is timed.
@@ -51,7 +61,8 @@ def timed(host: Netns, binary: str, command: str, conf: dict, container_id: str,
         start = time.perf_counter()
         proc = subprocess.run([binary], input=data, env=env, capture_output=True, check=False)
         elapsed = time.perf_counter() - start
-        CPU.setdefault(f"{binary} {conf.get('backend')} {command}", []).append((cpu_children() - cpu) * 1000)
+        key = f"{binary} {conf.get('backend')} {(extra_env or {}).get('CNI_PY_WARM')} {command}"
+        CPU.setdefault(key, []).append((cpu_children() - cpu) * 1000)
     if proc.returncode != 0:
         raise RuntimeError(f"{binary} {command} failed: {proc.stdout.decode()} {proc.stderr.decode()}")
     return elapsed * 1000
@@ -64,6 +75,7 @@ class Subject:
     name: str
     binary: str
     backend: str | None
+    env: dict = field(default_factory=dict)
     host: Netns = field(init=False)
     namespaces: list[Netns] = field(default_factory=list)
     adds: list[float] = field(default_factory=list)
@@ -76,7 +88,7 @@ class Subject:
         self.host.run("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
         steady, self.target = (wire_container(self.host, ns, i + 1) for i, ns in enumerate(self.namespaces))
         other = portmap_conf(steady, [tcp(7070, 70)], **self.extra)
-        timed(self.host, self.binary, "ADD", other, steady.id, steady.ns.path)
+        timed(self.host, self.binary, "ADD", other, steady.id, steady.ns.path, self.env)
         self.conf = portmap_conf(self.target, [tcp(8080, 80), udp(8053, 53)], **self.extra)
 
     @property
@@ -85,12 +97,13 @@ class Subject:
 
     def round(self) -> None:
         t = self.target
-        self.adds.append(timed(self.host, self.binary, "ADD", self.conf, t.id, t.ns.path))
-        self.dels.append(timed(self.host, self.binary, "DEL", self.conf, t.id, t.ns.path))
-        self.versions.append(timed(self.host, self.binary, "VERSION", {}, "", ""))
+        self.adds.append(timed(self.host, self.binary, "ADD", self.conf, t.id, t.ns.path, self.env))
+        self.dels.append(timed(self.host, self.binary, "DEL", self.conf, t.id, t.ns.path, self.env))
+        self.versions.append(timed(self.host, self.binary, "VERSION", {}, "", "", self.env))
 
     def report(self) -> str:
-        cpu = {c: statistics.median(CPU[f"{self.binary} {self.backend} {c}"]) for c in ("ADD", "DEL")}
+        warm = self.env.get("CNI_PY_WARM")
+        cpu = {c: statistics.median(CPU[f"{self.binary} {self.backend} {warm} {c}"]) for c in ("ADD", "DEL")}
         return (
             f"{self.name:<32} ADD min {min(self.adds):6.1f} median {statistics.median(self.adds):6.1f} ms   "
             f"DEL min {min(self.dels):6.1f} median {statistics.median(self.dels):6.1f} ms   "
@@ -99,6 +112,8 @@ class Subject:
         )
 
     def teardown(self) -> None:
+        if self.env.get("CNI_PY_WARM") == "1":  # stop this context's warm server
+            self.host.run(self.binary, "--warm-stop", check=False)
         for ns in [self.host, *self.namespaces]:
             ns.delete()
 
@@ -123,9 +138,13 @@ def main() -> None:
         Subject("ours, source, nftables", ours, "nftables"),
     ]
     if os.access(frozen, os.X_OK):
+        cold = {"CNI_PY_WARM": "0"}
+        warm = {"CNI_PY_WARM": "1", "CNI_PY_WARM_MAX": "64"}  # the warm server of each host netns
         subjects += [
-            Subject("ours, frozen, iptables", frozen, "iptables"),
-            Subject("ours, frozen, nftables", frozen, "nftables"),
+            Subject("ours, frozen cold, iptables", frozen, "iptables", cold),
+            Subject("ours, frozen cold, nftables", frozen, "nftables", cold),
+            Subject("ours, frozen warm, iptables", frozen, "iptables", warm),
+            Subject("ours, frozen warm, nftables", frozen, "nftables", warm),
         ]
     print(f"{rounds} rounds, interleaved; dual-stack container, tcp+udp mapping; whole-process times")
     try:
