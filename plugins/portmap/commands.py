@@ -105,8 +105,10 @@ def cmd_check(args: CmdArgs) -> None:
 
 
 def cmd_gc(args: CmdArgs) -> None:
-    """Remove the rules of containers not in cni.dev/valid-attachments (not in Go's portmap).
-    iptables: this network's CNI-DN chains (named in their comments); nftables: rules whose
-    comment (the container ID) is not valid: the nft layout does not record the network."""
+    """Remove this network's rules of containers not in cni.dev/valid-attachments (not in Go's
+    portmap). iptables: this network's CNI-DN chains (named in their comments). nftables: the
+    comment is only the container ID, so ownership is the marker our ADD wrote under
+    /var/lib/cni/portmap/<network>/: the rules of a marked container that is not valid go (unless
+    another network marked it too), then its marker; rules without a marker (Go's) are never touched."""
     conf = load(args, strict=False, need_backend=True)
     backend_module(conf.backend).gc(conf)

@@ -110,6 +110,7 @@ class PortMapConfig:
     mappings: list[Mapping]
     prev_result: Result | None
     container_nets: list[ContainerNet] = field(default_factory=list)
+    ifname: str = ""
     valid_container_ids: set[str] = field(default_factory=set)
 
     def conditions(self, family: int) -> list[str]:
@@ -266,6 +267,7 @@ def parse_config(
         conditions_v6=list(conf.conditionsV6 or []),
         mappings=validate_mappings(entries, strict),
         prev_result=prev,
+        ifname=ifname,
         valid_container_ids={a.containerID for a in conf.gc_valid_attachments()},
     )
     if prev is not None:

@@ -1,4 +1,5 @@
-"""The nftables backend: list the cni_hostport tables, apply one `nft -f -` transaction."""
+"""The nftables backend: list the cni_hostport tables, apply one `nft -f -` transaction; record
+which network made a container's rules (owners.py), so GC removes only this network's."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pkg import nft
 from pkg.command import run_parallel
 
 from . import nft_rules as rules
+from . import owners
 from .config import ContainerNet, PortMapConfig
 
 FAMILIES = (4, 6)
@@ -45,17 +47,28 @@ def apply_with_retry(render, families: tuple[int, ...], what: str) -> None:
 
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     families = tuple(n.family for n in nets)
+    # The container's rules from another network's ADD share the comment: keep them (Go appends).
+    replace = not owners.elsewhere(conf.name, [container_id])
     apply_with_retry(
-        lambda existing: rules.add_script(conf, container_id, nets, existing),
+        lambda existing: rules.add_script(conf, container_id, nets, existing, replace),
         families,
         "unable to set up nftables rules for port mappings",
     )
+    try:
+        owners.record(conf.name, container_id, conf.ifname)
+    except CNIError:
+        try:
+            unforward(conf, container_id)
+        except CNIError:
+            pass
+        raise
 
 
 def unforward(conf: PortMapConfig, container_id: str) -> None:
     apply_with_retry(
         lambda existing: rules.del_script(container_id, existing), FAMILIES, "error deleting nftables rules"
     )
+    owners.forget(conf.name, [container_id])
 
 
 def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
@@ -67,11 +80,17 @@ def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> N
 
 
 def gc(conf: PortMapConfig) -> None:
-    apply_with_retry(
-        lambda existing: rules.gc_script(conf.valid_container_ids, existing),
-        FAMILIES,
-        "error deleting nftables rules",
-    )
+    """Containers this network's ADD recorded and that are not valid any more: their rules go,
+    unless another network recorded the same container too; then their markers go."""
+    stale = [cid for cid in owners.recorded(conf.name) if cid not in conf.valid_container_ids]
+    if not stale:
+        return
+    doomed = set(stale) - owners.elsewhere(conf.name, stale)
+    if doomed:
+        apply_with_retry(
+            lambda existing: rules.gc_script(doomed, existing), FAMILIES, "error deleting nftables rules"
+        )
+    owners.forget(conf.name, stale)
 
 
 def usable() -> bool:

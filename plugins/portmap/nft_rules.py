@@ -10,7 +10,8 @@ Tables `ip cni_hostport` and `ip6 cni_hostport`, laid out as Go's knftables back
 
 A container's rules are the ones whose comment is its ID (any network), which is how Go finds
 them too. Unlike Go, an ADD first deletes the container's existing rules in the same
-transaction, so a repeated ADD does not duplicate them.
+transaction, so a repeated ADD does not duplicate them (unless another network's ADD made rules
+for the same container: see owners.py).
 """
 
 from __future__ import annotations
@@ -123,13 +124,19 @@ def owned_by(rules: list[ListedRule], container_id: str) -> list[ListedRule]:
 
 
 def add_script(
-    conf: PortMapConfig, container_id: str, nets: list[ContainerNet], existing: list[ListedRule]
+    conf: PortMapConfig,
+    container_id: str,
+    nets: list[ContainerNet],
+    existing: list[ListedRule],
+    replace: bool = True,
 ) -> str:
-    """One transaction for all families: skeleton, the container's old rules out, new rules in."""
+    """One transaction for all families: skeleton, the container's old rules out (unless `replace`
+    is off: another network's rules share the comment), new rules in."""
     lines: list[str] = []
     for net in nets:
         lines += skeleton(net.family, conf.conditions(net.family), conf.snat)
-    lines += delete_lines(owned_by(existing, container_id))
+    if replace:
+        lines += delete_lines(owned_by(existing, container_id))
     for net in nets:
         lines += container_rules(conf, container_id, net)
     return "\n".join(lines) + "\n"
@@ -140,9 +147,9 @@ def del_script(container_id: str, existing: list[ListedRule]) -> str | None:
     return "\n".join(lines) + "\n" if lines else None
 
 
-def gc_script(valid_ids: set[str], existing: list[ListedRule]) -> str | None:
-    """Rules with a comment naming a container that is not valid any more (skeleton rules have none)."""
-    stale = [r for r in existing if r.chain in CONTAINER_CHAINS and r.comment and r.comment not in valid_ids]
+def gc_script(stale_ids: set[str], existing: list[ListedRule]) -> str | None:
+    """The rules of the given containers (the caller decides which ones this network may remove)."""
+    stale = [r for r in existing if r.chain in CONTAINER_CHAINS and r.comment in stale_ids]
     lines = delete_lines(stale)
     return "\n".join(lines) + "\n" if lines else None
 

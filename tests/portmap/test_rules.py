@@ -265,7 +265,13 @@ def test_nft_add_replaces_the_containers_rules_and_del_gc_select_by_comment():
         "delete rule ip6 cni_hostport masquerading handle 9",
     ]
     assert nft.del_script("nobody", existing) is None
-    assert nft.gc_script({"c"}, existing).splitlines() == ["delete rule ip cni_hostport hostports handle 6"]
+    assert nft.gc_script({"other"}, existing).splitlines() == [
+        "delete rule ip cni_hostport hostports handle 6"
+    ]
+    assert nft.gc_script(set(), existing) is None
+    # Another network's rules share the comment: kept, the new ones appended.
+    kept = nft.add_script(conf, "c", [V4], existing, replace=False)
+    assert "delete rule" not in kept and 'comment "c"' in kept
 
 
 def test_nft_check_counts_like_go():
