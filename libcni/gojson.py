@@ -36,9 +36,12 @@ def loads(data: bytes | str, go_numbers: bool = True) -> Any:
     """Decode like json.Unmarshal into interface{}: numbers become floats (float64) when
     `go_numbers`; invalid UTF-8 becomes U+FFFD; NaN/Infinity are rejected."""
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    if go_numbers:
-        return json.loads(text, parse_int=float, parse_constant=_reject_constant)
-    return json.loads(text, parse_constant=_reject_constant)
+    try:
+        if go_numbers:
+            return json.loads(text, parse_int=float, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("exceeded max depth") from None  # Go's decoder also stops at a depth
 
 
 def format_float(value: float) -> str:

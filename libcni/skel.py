@@ -131,12 +131,17 @@ def _config_version(config: dict) -> str:
     return version or "0.1.0"
 
 
+def _decode_text(err: BaseException) -> str:
+    return "nested too deeply" if isinstance(err, RecursionError) else str(err)
+
+
 def _check_config(stdin: bytes) -> dict:
     """Go's validateConfig: JSON with a non-empty, well-formed `name`. Returns the decoded config."""
     try:
         data = json.loads(stdin)
-    except ValueError as err:
-        raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall network config: {err}") from None
+    except (ValueError, RecursionError) as err:
+        text = _decode_text(err)
+        raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall network config: {text}") from None
     if not isinstance(data, dict):
         raise CNIError(ErrCode.DECODING_FAILURE, "error unmarshall network config: not a JSON object")
     name = lookup(data, "name")

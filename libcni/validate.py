@@ -6,14 +6,14 @@ import re
 
 from .types.errors import CNIError, ErrCode
 
-ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$")
+ID_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.\-]*")  # used with fullmatch
 MAX_IFNAME_LEN = 15
 
 
 def validate_container_id(container_id: str) -> None:
     if container_id == "":
         raise CNIError(ErrCode.UNKNOWN_CONTAINER, "missing containerID")
-    if not ID_PATTERN.match(container_id):
+    if not ID_PATTERN.fullmatch(container_id):
         raise CNIError(
             ErrCode.INVALID_ENVIRONMENT_VARIABLES, "invalid characters in containerID", container_id
         )
@@ -22,7 +22,7 @@ def validate_container_id(container_id: str) -> None:
 def validate_network_name(name: str) -> None:
     if name == "":
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "missing network name:")
-    if not ID_PATTERN.match(name):
+    if not ID_PATTERN.fullmatch(name):
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "invalid characters found in network name", name)
 
 
@@ -30,7 +30,7 @@ def validate_ifname(ifname: str) -> None:
     code = ErrCode.INVALID_ENVIRONMENT_VARIABLES
     if ifname == "":
         raise CNIError(code, "interface name is empty")
-    if len(ifname.encode()) > MAX_IFNAME_LEN:
+    if len(ifname.encode("utf-8", "surrogateescape")) > MAX_IFNAME_LEN:
         raise CNIError(code, "interface name is too long", "interface name should be less than 16 characters")
     if ifname in (".", ".."):
         raise CNIError(code, "interface name is . or ..")

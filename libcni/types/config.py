@@ -55,7 +55,7 @@ class NetConf(GoModel):
 def decode_json_object(stdin: bytes, what: str = "network config") -> dict[str, Any]:
     try:
         data = json.loads(stdin)
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall {what}: {err}") from None
     if not isinstance(data, dict):
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall {what}: not a JSON object")

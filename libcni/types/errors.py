@@ -47,7 +47,17 @@ class CNIError(Exception):
 
     def to_json(self, cni_version: str | None = None) -> bytes:
         """Pretty-printed like Go (4-space indent, no trailing newline)."""
-        return json.dumps(self.to_dict(cni_version), indent=4, ensure_ascii=False).encode()
+        return encode_json(self.to_dict(cni_version))
+
+
+def encode_json(value: object) -> bytes:
+    """Pretty JSON like Go's MarshalIndent. Text that is not valid Unicode (undecodable bytes from
+    the environment, lone surrogate escapes from stdin) is written as \\u escapes instead."""
+    text = json.dumps(value, indent=4, ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(value, indent=4).encode()
 
 
 def internal(err: BaseException) -> CNIError:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
-from .errors import CNIError, ErrCode
+from .errors import CNIError, ErrCode, encode_json
 from .gomodel import GoModel, parse_model
 from .version import CURRENT, DEFAULT, FAMILY_020, FAMILY_040, FAMILY_100, SUPPORTED_VERSIONS, family_of
 
@@ -291,4 +291,4 @@ def to_json(result: AnyResult, version: str | None = None) -> bytes:
     """The result printed like Go's PrettyPrint, converted to `version` first if given."""
     if version is not None:
         result = convert(result, version)
-    return json.dumps(result.to_json_dict(), indent=4, ensure_ascii=False).encode()
+    return encode_json(result.to_json_dict())

@@ -294,3 +294,19 @@ def test_version_and_errors_do_not_import_pydantic_or_pyroute2():
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_deeply_nested_config_is_a_decoding_error():
+    parsed = error(run(stdin=b'{"name": "n", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}"))
+    assert parsed["code"] == 6
+
+
+def test_error_objects_always_encode():
+    # a lone surrogate escape is valid JSON; the error naming it must still be printable
+    parsed = error(run(stdin=b'{"cniVersion": "1.0.0", "name": "\\ud800"}'))
+    assert parsed["code"] == 7
+
+
+@pytest.mark.parametrize("cid", ["abc\n", "abc\ndef"])
+def test_newline_in_container_id_refused(cid):
+    assert error(run(CNI_CONTAINERID=cid))["code"] == 4
