@@ -34,11 +34,6 @@ def _error(stdout: bytes) -> dict:
     return value
 
 
-@pytest.mark.xfail(
-    reason="skel._check_config catches ValueError, not RecursionError: JSON nested ~1000 deep is "
-    "a 999 with the interpreter's message instead of code 6 (Go: decode error)",
-    strict=False,
-)
 def test_deep_json_is_a_decoding_error():
     from plugins.bridge import PLUGIN
 
@@ -48,10 +43,6 @@ def test_deep_json_is_a_decoding_error():
     assert b"Traceback" not in outcome.stderr
 
 
-@pytest.mark.xfail(
-    reason="libcni/conf.py network_conf_from_bytes lets RecursionError escape (not a ConfigError)",
-    strict=False,
-)
 def test_libcni_deep_json():
     from libcni.conf import ConfigError, network_conf_from_bytes
 
@@ -65,11 +56,6 @@ def _run_bridge_process(environb: dict[bytes, bytes], stdin: bytes) -> subproces
     return subprocess.run([sys.executable, "-c", code], input=stdin, env=env, capture_output=True, timeout=60)
 
 
-@pytest.mark.xfail(
-    reason="undecodable bytes in CNI_CONTAINERID become surrogates; the error object naming the ID "
-    "cannot be encoded: errors.to_json raises, the process prints a traceback (no JSON)",
-    strict=False,
-)
 def test_surrogates_in_env_container_id():
     env = {b"CNI_COMMAND": b"DEL", b"CNI_CONTAINERID": b"a\xff", b"CNI_IFNAME": b"eth0", b"CNI_PATH": b"/x"}
     proc = _run_bridge_process(env, b'{"cniVersion": "1.0.0", "name": "n", "type": "bridge"}')
@@ -77,22 +63,16 @@ def test_surrogates_in_env_container_id():
     assert _error(proc.stdout)["code"] == 4
 
 
-@pytest.mark.xfail(
-    reason="validate_ifname calls ifname.encode(): undecodable bytes in CNI_IFNAME give a 999 "
-    "UnicodeEncodeError instead of code 4",
-    strict=False,
-)
 def test_surrogates_in_env_ifname():
+    # Go (and Linux) accept non-UTF-8 interface names; what matters is a clean answer, not a 999.
     env = {b"CNI_COMMAND": b"DEL", b"CNI_CONTAINERID": b"abc", b"CNI_IFNAME": b"e\xff", b"CNI_PATH": b"/x"}
     proc = _run_bridge_process(env, b'{"cniVersion": "1.0.0", "name": "n", "type": "bridge"}')
-    assert _error(proc.stdout)["code"] == 4
+    assert b"Traceback" not in proc.stderr
+    assert proc.returncode == 0 or _error(proc.stdout)["code"] != 999
+    long_name = {**env, b"CNI_IFNAME": b"\xff" * 16}
+    assert _error(_run_bridge_process(long_name, b'{"cniVersion": "1.0.0", "name": "n"}').stdout)["code"] == 4
 
 
-@pytest.mark.xfail(
-    reason='a lone surrogate escape ("\\ud800", valid JSON) in the network name: the error object '
-    "cannot be encoded and the plugin dies with a traceback instead of code 7",
-    strict=False,
-)
 def test_surrogates_in_json_network_name():
     proc = _run_bridge_process(
         {b"CNI_COMMAND": b"DEL", b"CNI_CONTAINERID": b"abc", b"CNI_IFNAME": b"eth0", b"CNI_PATH": b"/x"},
@@ -102,11 +82,6 @@ def test_surrogates_in_json_network_name():
     assert _error(proc.stdout)["code"] == 7
 
 
-@pytest.mark.xfail(
-    reason="libcni/validate.py ID_PATTERN ends in `$`, which in Python also matches before a "
-    "trailing newline: 'x\\n' passes as a container ID / network name (Go refuses it)",
-    strict=False,
-)
 @pytest.mark.parametrize("check", ["container_id", "network_name"])
 def test_trailing_newline_refused(check):
     from libcni import validate
