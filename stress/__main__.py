@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     from .sandbox import require_isolated
 
     require_isolated()
+    # absolute now: the fuzzer works from a directory on tmpfs
+    options.out = os.path.abspath(options.out)
+    options.doc = os.path.abspath(options.doc) if options.doc else ""
     size = SIZES[options.size]
     if options.fuzz_inputs:
         size = size.with_fuzz_inputs(options.fuzz_inputs)

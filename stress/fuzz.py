@@ -115,6 +115,7 @@ class Fuzzer:
     # -------------------------------------------------------------- world
 
     def __enter__(self) -> Fuzzer:
+        self.home_cwd = os.getcwd()
         os.chdir(self.cwd)
         self.world.start(self._setup_container)
         self.fds = len(os.listdir("/proc/self/fd"))
@@ -122,6 +123,7 @@ class Fuzzer:
 
     def __exit__(self, *exc: object) -> None:
         self.world.stop()
+        os.chdir(self.home_cwd)
 
     @staticmethod
     def _setup_container(name: str) -> None:
