@@ -1,0 +1,33 @@
+"""Issues the fuzzer found that only the in-process API can reach (a real process's environment
+cannot hold them). Marked xfail (strict=False) until fixed; the stress run lists them as known."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from libcni.skel import dispatch
+
+
+@pytest.mark.xfail(
+    reason="skel._same_netns catches OSError only: a CNI_NETNS holding a NUL byte raises ValueError from "
+    "os.stat, reported as 999 'embedded null byte' (unreachable from exec: env values cannot hold NUL)",
+    strict=False,
+)
+def test_nul_in_netns_is_an_environment_error(tmp_path):
+    from ipam.host_local import PLUGIN
+
+    env = {
+        "CNI_COMMAND": "DEL",
+        "CNI_CONTAINERID": "c",
+        "CNI_NETNS": "/run/netns/a\0b",
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": "/nonexistent",
+        "CNI_PY_TRACEBACK": "1",
+    }
+    ipam = {"type": "host-local", "subnet": "10.71.9.0/24", "dataDir": str(tmp_path / "data")}
+    stdin = json.dumps({"cniVersion": "1.0.0", "name": "n", "ipam": ipam}).encode()
+    outcome = dispatch(PLUGIN, env, lambda: stdin)
+    assert b"Traceback" not in outcome.stderr
+    assert json.loads(outcome.stdout)["code"] != 999
