@@ -371,7 +371,13 @@ class Case:
             if os.path.exists(path):
                 os.remove(path)
         elif isinstance(step, DeleteNetns):
-            self.ns(step.ns).delete()
+            # The kernel destroys a deleted netns (and the veth peers on the host) asynchronously;
+            # deleting its links first makes the state after this step the final one.
+            ns = self.ns(step.ns)
+            for link in ns.links():
+                if link.get("ifname") != "lo":
+                    ns.run(["ip", "link", "del", link["ifname"]], check=False)
+            ns.delete()
             self.forget_state()
         elif isinstance(step, Verify):
             for check in step.state:

@@ -130,7 +130,8 @@ def _netns_state(ns, norm: Normalizer, extra_sysctls: list[str]) -> dict:
     for family in (4, 6):
         for r in ns.routes(family):
             dst = str(r.get("dst", ""))
-            if dst.startswith("fe80:") and dst != "fe80::/64":
+            # link-local and multicast routes appear on their own when a link comes up (timing)
+            if dst.startswith(("fe80:", "ff00::")):
                 continue
             parts = [r.get("type", "unicast"), dst, r.get("gateway", ""), norm.name(r.get("dev", ""))]
             parts += [
@@ -148,54 +149,98 @@ def _netns_state(ns, norm: Normalizer, extra_sysctls: list[str]) -> dict:
         or k.endswith(("ip_forward", "all/forwarding"))
     }
     firewall = {
-        "iptables": _clean_iptables(ns.iptables_save(4, "nat"))
-        + _clean_iptables(ns.iptables_save(4, "filter")),
-        "ip6tables": _clean_iptables(ns.iptables_save(6, "nat"))
-        + _clean_iptables(ns.iptables_save(6, "filter")),
-        "nft": [
-            norm.text(HANDLE_RE.sub("", COUNTER_RE.sub("", line))).rstrip()
-            for line in ns.nft_ruleset().splitlines()
-            if line.strip() and not line.startswith("# Warning")
-        ],
+        "iptables": _iptables_view(ns.iptables_save(4, "nat"), ns.iptables_save(4, "filter")),
+        "ip6tables": _iptables_view(ns.iptables_save(6, "nat"), ns.iptables_save(6, "filter")),
+        "nft": _nft_view(ns.nft_ruleset(), norm),
     }
     return {"links": links, "addrs": addrs, "routes": sorted(routes), "sysctls": sysctls, **firewall}
 
 
-def _clean_iptables(text: str) -> list[str]:
-    out = []
-    for line in text.splitlines():
-        if line.startswith("#"):
+BUILTIN_CHAINS = {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING", "FORWARD"}
+
+
+def _iptables_view(*saves: str) -> dict:
+    """{table: {chain: [rules in order]}}; built-in chains without rules and empty tables left out."""
+    view: dict[str, dict[str, list[str]]] = {}
+    for text in saves:
+        table = ""
+        for line in text.splitlines():
+            if line.startswith("*"):
+                table = line[1:]
+                view.setdefault(table, {})
+            elif line.startswith(":"):
+                chain = line[1:].split()[0]
+                if chain not in BUILTIN_CHAINS:
+                    view[table].setdefault(chain, [])
+            elif line.startswith("-A "):
+                chain, _, rule = line[3:].partition(" ")
+                view[table].setdefault(chain, []).append(rule)
+    return {table: chains for table, chains in view.items() if chains}
+
+
+def _nft_view(ruleset: str, norm: Normalizer) -> dict:
+    """{"family table": {chain: [rules in order]}} from `nft list ruleset`; empty tables left out.
+
+    Tables and chains are keyed (their listing order is creation order, not meaning); counters
+    and handles are stripped; random names and MACs normalized.
+    """
+    view: dict[str, dict[str, list[str]]] = {}
+    stack: list[tuple[str, str]] = []  # open blocks: ("table", name) / ("chain", name) / ("other", text)
+    for raw in ruleset.splitlines():
+        line = norm.text(HANDLE_RE.sub("", COUNTER_RE.sub("", raw))).strip()
+        if not line or line.startswith("#"):
             continue
-        if line.startswith(":"):
-            line = re.sub(r"\s*\[\d+:\d+\]$", "", line)
-        out.append(line)
-    # a table without any rule or custom chain is the same as no table at all
-    if all(
-        line.startswith(("*", "COMMIT", ":PREROUTING", ":INPUT", ":OUTPUT", ":POSTROUTING", ":FORWARD"))
-        for line in out
-    ):
-        return []
-    return out
+        table = next((name for kind, name in stack if kind == "table"), None)
+        if line == "}":
+            if stack:
+                stack.pop()
+            continue
+        if line.startswith("table ") and line.endswith("{"):
+            name = " ".join(line.split()[1:3])
+            view.setdefault(name, {})
+            stack.append(("table", name))
+        elif line.startswith("chain ") and line.endswith("{") and table is not None:
+            chain = line.split()[1]
+            view[table][chain] = []
+            stack.append(("chain", chain))
+        elif line.endswith("{"):
+            stack.append(("other", line))
+            if table is not None:
+                view[table].setdefault("(table)", []).append(line)  # sets, maps, flowtables: kept as text
+        elif table is not None:
+            kind, name = stack[-1]
+            if kind == "chain":
+                view[table][name].append(line)
+            else:
+                view[table].setdefault("(table)", []).append(line)
+    return {name: chains for name, chains in view.items() if chains}
+
+
+STATE_ROOTS = ("/var/lib/cni", "/run/cni", "/etc/cni")
 
 
 def _files(case, norm: Normalizer) -> dict:
+    """Files under the state roots whose path names this case (its network, containers or scratch dir)."""
     values = case.values
-    roots = [values["netdir"], values["tmp"], "/run/cni/tuning"]
-    cids = [values["cid"], values["cid2"], values["cid3"]]
+    tokens = [values["net"], values["cid"], values["cid2"], values["cid3"], values["tmp"]]
     files = {}
-    for root in roots:
-        if not os.path.isdir(root):
-            continue
-        for dirpath, _dirs, names in os.walk(root):
+    for root in STATE_ROOTS:
+        for dirpath, dirs, names in os.walk(root):
+            dirs.sort()
             for name in sorted(names):
                 path = os.path.join(dirpath, name)
-                if root == "/run/cni/tuning" and not any(name.startswith(c) for c in cids):
+                if not any(token in path for token in tokens):
                     continue
                 try:
                     mode = stat.S_IMODE(os.stat(path).st_mode)
                     with open(path, "rb") as f:
-                        content = f.read(4096).decode(errors="replace")
+                        raw = f.read(4096)
                 except OSError:
                     continue
-                files[path] = {"mode": f"{mode:04o}", "content": norm.text(content)}
+                content = (
+                    f"<binary, {len(raw)} bytes or more>"
+                    if b"\0" in raw
+                    else norm.text(raw.decode(errors="replace"))
+                )
+                files[path] = {"mode": f"{mode:04o}", "content": content}
     return files

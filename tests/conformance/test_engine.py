@@ -198,3 +198,37 @@ def test_alternatives_pass_without_a_deviation():
     assert case.judge(step, outcome({"code": 4, "msg": "x"}, exit=1)) == ([], None)
     problems, _ = case.judge(step, outcome({"code": 7, "msg": "x"}, exit=1))
     assert problems
+
+
+def test_firewall_views_ignore_order_counters_and_empty_tables():
+    from conformance.snapshot import _iptables_view, _nft_view
+
+    norm = Normalizer(set())
+    ruleset = """table ip nat {
+\tchain B {
+\t\tcounter packets 3 bytes 9 accept # handle 4
+\t}
+\tchain A {
+\t}
+}
+table ip6 nat {
+}
+table inet t {
+\tset s {
+\t\ttype ipv4_addr
+\t}
+\tchain C {
+\t\tdrop
+\t}
+}
+"""
+    a = _nft_view(ruleset, norm)
+    assert a == {
+        "ip nat": {"B": ["accept"], "A": []},
+        "inet t": {"(table)": ["set s {", "type ipv4_addr"], "C": ["drop"]},
+    }
+    b = _nft_view("table ip nat {\n\tchain A {\n\t}\n\tchain B {\n\t\taccept\n\t}\n}\n", norm)
+    assert diff_values(b, {"ip nat": a["ip nat"]}) == []
+    save = "*nat\n:PREROUTING ACCEPT [0:0]\n:CNI-X - [0:0]\n-A CNI-X -j ACCEPT\nCOMMIT\n"
+    save += "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"
+    assert _iptables_view(save) == {"nat": {"CNI-X": ["-j ACCEPT"]}}
