@@ -13,7 +13,7 @@ from libcni.types.version import CURRENT
 
 from .allocator import AllocationError, allocate
 from .config import IPAMConfig, Requested, load_ipam_config
-from .dns import parse_resolv_conf
+from .dns import ResolvConfError, parse_resolv_conf
 from .ranges import IP, RangeSet, parse_ip
 from .store import Store, StoreError
 
@@ -51,6 +51,12 @@ def _dns(conf: IPAMConfig) -> DNS:
         return DNS()
     try:
         return parse_resolv_conf(conf.resolv_conf)
+    except ResolvConfError as err:
+        raise CNIError(
+            ErrCode.INVALID_NETWORK_CONFIG,
+            f"cannot use resolvConf {conf.resolv_conf}: {err}",
+            "ipam.resolvConf",
+        ) from None
     except OSError as err:
         raise CNIError(
             ErrCode.IO_FAILURE,

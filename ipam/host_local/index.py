@@ -11,12 +11,19 @@ anyone else (the Go plugin, an admin, a process killed mid-operation) changes th
 mismatch the store rebuilds the index by reading the directory once. The store does every
 directory change before the matching index change and commits both in one transaction, so a
 crash in between leaves a stale fingerprint, never a wrong index.
+
+sqlite opens files by name and follows symbolic links, so before it does, the index directory
+must be a real directory of ours that nobody else can write to, and the database and its journal
+plain files (or absent); otherwise opening fails and the store works without an index.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sqlite3
+import stat
 
 INDEX_DIR = ".host-local-index"
 _SCHEMA_VERSION = "1"
@@ -27,6 +34,42 @@ _SCHEMA = (
 )
 
 Owner = tuple[str, "str | None"]  # (container ID, ifname); ifname None = legacy ID-only file
+
+
+class UnsafeIndex(OSError):
+    """The index location could be redirected by someone else: it is not used."""
+
+
+def _check_private_dir(path: str) -> None:
+    """Create the index directory (0700) or make sure the existing one is a real directory,
+    owned by us and writable by nobody else (so no one can plant links in it later)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+        st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeIndex(errno.ENOTDIR, "not a directory (a link or a file)", path)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise UnsafeIndex(errno.EPERM, "owned or writable by another user", path)
+
+
+def _check_plain_file(path: str, create: bool) -> None:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags | (os.O_CREAT if create else 0), 0o600)
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnsafeIndex(errno.ELOOP, "a symbolic link", path) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeIndex(errno.EINVAL, "not a regular file", path)
+    finally:
+        os.close(fd)
 
 
 def index_path(data_dir: str, network: str) -> str:
@@ -41,9 +84,9 @@ class Index:
 
     @classmethod
     def open(cls, path: str) -> Index:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        os.close(fd)
+        _check_private_dir(os.path.dirname(path))
+        _check_plain_file(path, create=True)
+        _check_plain_file(path + "-journal", create=False)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             # The caller holds the network's flock, so sqlite's own locking is uncontended.

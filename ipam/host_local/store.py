@@ -7,6 +7,9 @@ Layout under `<dataDir>/<network>/` (shared with the Go plugin, which may run in
 - `lock`: every operation holds an exclusive flock on it, as the Go plugin does.
 
 Differences that make us faster and safer, invisible to the Go plugin:
+- no symbolic link is followed inside `<dataDir>`: a linked network directory is refused, a
+  link planted at `lock` or `last_reserved_ip.N` is replaced by a plain file (never written
+  through), and linked or special files named by an address are not read;
 - owners are looked up in a side index (see index.py) instead of reading every file; when the
   index is missing, damaged or out of date, one scan of the directory rebuilds it;
 - an address file is written as an anonymous file (O_TMPFILE) and linked into place, so a
@@ -21,6 +24,7 @@ import fcntl
 import os
 import socket
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -34,6 +38,11 @@ _TMP_PREFIX = ".host-local-tmp."
 _WHITESPACE = b" \t\n\v\f\r"
 _CLOCK_REALTIME_COARSE = 5  # Linux clock id; file timestamps come from this clock
 _FENCE_LIMIT = 0.05
+# An address file holds a container ID, which arrives in an environment variable (at most
+# 128 KiB on Linux), and an ifname: anything longer cannot be the file of a live attachment.
+_OWNER_LIMIT = 256 * 1024
+_OVERLONG: Owner = ("\0overlong", None)  # no container ID contains NUL: matches nobody
+_NOFOLLOW_READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW
 
 
 class StoreError(Exception):
@@ -62,6 +71,23 @@ def owner_of_content(data: bytes) -> Owner:
     text = data.strip(_WHITESPACE).decode("utf-8", "surrogateescape")
     container_id, sep, ifname = text.partition("\r\n")
     return (container_id, ifname) if sep else (text, None)
+
+
+def read_owner(fd: int) -> Owner:
+    """The owner recorded in an open address file. One read() for the usual few dozen bytes;
+    a longer file (a very long container ID) is read to its end, up to _OWNER_LIMIT."""
+    data = os.read(fd, 4096)
+    if len(data) < 4096:
+        return owner_of_content(data)
+    chunks = [data]
+    size = len(data)
+    while size <= _OWNER_LIMIT:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return owner_of_content(b"".join(chunks))
+        chunks.append(chunk)
+        size += len(chunk)
+    return _OVERLONG
 
 
 def content_for(container_id: str, ifname: str) -> bytes:
@@ -132,16 +158,15 @@ class Store:
     # -- lifecycle --------------------------------------------------------------------
     def __enter__(self) -> Store:
         try:
-            make_dirs(self.dir, 0o755)
-            self._lock_fd = os.open(
-                os.path.join(self.dir, LOCK_FILE), os.O_CREAT | os.O_RDONLY | os.O_CLOEXEC, 0o750
-            )
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._open_dir()
+            self._lock()
         except OSError as err:
             self._unlock()
             raise StoreError(f"{err.strerror or err}: {err.filename or self.dir}") from None
+        except BaseException:
+            self._unlock()
+            raise
         try:
-            self._dir_fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             self._open_index()
         except OSError as err:
             self._unlock()
@@ -159,6 +184,75 @@ class Store:
             self._close_index()
         finally:
             self._unlock()
+
+    def _open_dir(self) -> None:
+        """Create and open the network directory, which must be a real directory: a symbolic
+        link there (followed by the Go plugin) is refused, so nothing is ever written through it.
+        The data directory itself is configuration and may be a link."""
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            try:
+                self._dir_fd = os.open(self.dir, flags)
+            except FileNotFoundError:
+                make_dirs(self.data_dir, 0o755)
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(self.dir, 0o755)
+                self._dir_fd = os.open(self.dir, flags)
+        except OSError as err:
+            if err.errno in (errno.ENOTDIR, errno.ELOOP) and os.path.islink(self.dir):
+                raise StoreError(f"{self.dir} is a symbolic link, refusing to follow it") from None
+            raise
+
+    def _lock(self) -> None:
+        """Take the exclusive flock on `lock` (a plain file, as the Go plugin expects). A link
+        planted there is replaced, never followed; if the file was replaced while we waited
+        for its lock, the new one is locked instead, so holders always share one inode."""
+        for _attempt in range(100):
+            try:
+                fd = os.open(LOCK_FILE, _NOFOLLOW_READ | os.O_CREAT, 0o750, dir_fd=self._dir_fd)
+            except OSError as err:
+                if err.errno != errno.ELOOP:
+                    raise OSError(err.errno, err.strerror, os.path.join(self.dir, LOCK_FILE)) from None
+                self._replace_link(LOCK_FILE, 0o750)
+                continue
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode):
+                    raise StoreError(f"{os.path.join(self.dir, LOCK_FILE)} is not a regular file")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    now = os.stat(LOCK_FILE, dir_fd=self._dir_fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    now = None
+            except BaseException:
+                os.close(fd)
+                raise
+            if now is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
+                self._lock_fd = fd
+                return
+            os.close(fd)
+        raise StoreError(f"{os.path.join(self.dir, LOCK_FILE)} keeps being replaced")
+
+    def _replace_link(self, name: str, mode: int) -> None:
+        """Put an empty plain file where a symbolic link is (the link's target is untouched).
+        Done under a flock of the directory, so two of us never replace the same link twice
+        (the second would swap out a lock file the first already holds)."""
+        fcntl.flock(self._dir_fd, fcntl.LOCK_EX)
+        try:
+            if not stat.S_ISLNK(os.stat(name, dir_fd=self._dir_fd, follow_symlinks=False).st_mode):
+                return  # already replaced (by another process of ours) or not a link
+            fd, tmp = self._new_named_file(b"", mode)
+            os.close(fd)
+            try:
+                os.rename(tmp, name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=self._dir_fd)
+                raise
+        except FileNotFoundError:
+            return
+        finally:
+            fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
 
     def _unlock(self) -> None:
         if self._dir_fd >= 0:
@@ -208,7 +302,7 @@ class Store:
                 db.close()
 
     def _fingerprint(self) -> str:
-        st = os.stat(self.dir)
+        st = os.fstat(self._dir_fd)
         return f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}"
 
     def _fenced_fingerprint(self) -> str:
@@ -222,7 +316,7 @@ class Store:
         stat() gets a later one, so there is nothing to wait for. Timestamps that look
         second-granular, or a wait that does not end, record no fingerprint: the next
         operation then rescans."""
-        st = os.stat(self.dir)
+        st = os.fstat(self._dir_fd)
         mtime = st.st_mtime_ns
         granularity = next((g for g in (10**9, 10**6, 10**3) if mtime % g == 0), 1)
         if granularity == 10**9:
@@ -264,16 +358,15 @@ class Store:
             if not is_address_name(name):
                 continue
             try:
-                fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dir_fd)
-            except OSError:
+                fd = os.open(name, _NOFOLLOW_READ, dir_fd=dir_fd)
+            except OSError:  # a symbolic link, or unreadable: not an allocation we can read
                 continue
             try:
-                data = os.read(fd, 4096)
-            except OSError:  # a directory, or unreadable: not an allocation
+                allocations[name] = read_owner(fd)
+            except OSError:  # a directory: not an allocation
                 continue
             finally:
                 os.close(fd)
-            allocations[name] = owner_of_content(data)
         return allocations
 
     def allocations(self) -> dict[str, Owner]:
@@ -300,7 +393,7 @@ class Store:
 
     def last_reserved(self, range_id: int) -> IP | None:
         try:
-            fd = os.open(f"{LAST_RESERVED_PREFIX}{range_id}", os.O_RDONLY | os.O_CLOEXEC, dir_fd=self._dir_fd)
+            fd = os.open(f"{LAST_RESERVED_PREFIX}{range_id}", _NOFOLLOW_READ, dir_fd=self._dir_fd)
         except OSError:
             return None
         try:
@@ -332,10 +425,23 @@ class Store:
     def _write_last_reserved(self, range_id: int, name: str) -> None:
         """Overwrite in place and cut to length. Truncating to zero first (what Go's
         os.WriteFile does) makes ext4 flush the file on close: ~3 ms instead of ~30 us. A kill
-        in between can leave a mixed address, which only moves where round robin resumes."""
+        in between can leave a mixed address, which only moves where round robin resumes.
+        A link or special file planted under the name is replaced, never written through."""
         data = name.encode()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
-        fd = os.open(f"{LAST_RESERVED_PREFIX}{range_id}", flags, 0o600, dir_fd=self._dir_fd)
+        path = f"{LAST_RESERVED_PREFIX}{range_id}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            fd = os.open(path, flags, 0o600, dir_fd=self._dir_fd)
+        except OSError as err:
+            if err.errno not in (errno.ELOOP, errno.ENXIO):  # ENXIO: a FIFO nobody reads
+                raise
+            fd = -1
+        if fd >= 0 and not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            fd = -1
+        if fd < 0:
+            os.unlink(path, dir_fd=self._dir_fd)
+            fd = os.open(path, flags | os.O_EXCL, 0o600, dir_fd=self._dir_fd)
         try:
             os.pwrite(fd, data, 0)
             os.ftruncate(fd, len(data))
@@ -383,17 +489,22 @@ class Store:
         return fd, ""
 
     def _named_tmp(self, content: bytes) -> tuple[int, str, bytes]:
+        fd, path = self._new_named_file(content, 0o600)
+        self._changed = True
+        return fd, path, content
+
+    def _new_named_file(self, content: bytes, mode: int) -> tuple[int, str]:
+        """A new file under a temporary name (removed by the next scan if we are killed)."""
         path = f"{_TMP_PREFIX}{os.getpid()}.{os.urandom(4).hex()}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-        fd = os.open(path, flags, 0o600, dir_fd=self._dir_fd)
+        fd = os.open(path, flags, mode, dir_fd=self._dir_fd)
         try:
             os.write(fd, content)
         except BaseException:
             os.close(fd)
             os.unlink(path, dir_fd=self._dir_fd)
             raise
-        self._changed = True
-        return fd, path, content
+        return fd, path
 
     def _drop_tmp(self) -> None:
         tmp, self._tmp = self._tmp, None
@@ -435,11 +546,15 @@ class Store:
 
     def _delete_if_owned(self, name: str, owner: Owner) -> bool:
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=self._dir_fd)
+            fd = os.open(name, _NOFOLLOW_READ, dir_fd=self._dir_fd)
         except FileNotFoundError:
             raise _Stale(name) from None
+        except OSError as err:
+            if err.errno != errno.ELOOP:  # replaced by a link: the scan ignores it
+                raise
+            raise _Stale(name) from None
         try:
-            on_disk = owner_of_content(os.read(fd, 4096))
+            on_disk = read_owner(fd)
         finally:
             os.close(fd)
         if on_disk != owner:
