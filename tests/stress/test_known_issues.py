@@ -108,11 +108,6 @@ def _address_files(tmp_path) -> list[str]:
     return sorted(p.name for p in store.iterdir() if p.name[:1].isdigit()) if store.exists() else []
 
 
-@pytest.mark.xfail(
-    reason="host-local Store.scan reads only 4096 bytes of an address file: the owner of a container "
-    "ID longer than ~4 KiB never matches, so DEL leaks its address",
-    strict=False,
-)
 def test_long_container_id_released(tmp_path):
     cid = "c" * 5000
     _host_local(tmp_path, "ADD", cid)
@@ -130,29 +125,18 @@ def _plant(tmp_path, name: str, victim_content: bytes | None) -> tuple:
     return victim
 
 
-@pytest.mark.xfail(
-    reason="host-local writes last_reserved_ip.N with O_TRUNC through a planted symlink", strict=False
-)
 def test_planted_symlinks_last_reserved(tmp_path):
     victim = _plant(tmp_path, "last_reserved_ip.0", b"secret")
     _host_local(tmp_path, "ADD")
     assert victim.read_bytes() == b"secret"
 
 
-@pytest.mark.xfail(
-    reason="host-local opens the lock file with O_CREAT through a planted dangling symlink", strict=False
-)
 def test_planted_symlinks_lock(tmp_path):
     victim = _plant(tmp_path, "lock", None)
     _host_local(tmp_path, "ADD")
     assert not victim.exists()
 
 
-@pytest.mark.xfail(
-    reason="host-local's index (<dataDir>/.host-local-index/<net>.db) is created and written by "
-    "sqlite through a planted dangling symlink",
-    strict=False,
-)
 def test_planted_symlinks_index(tmp_path):
     index = tmp_path / "data" / ".host-local-index"
     index.mkdir(parents=True)
@@ -162,11 +146,6 @@ def test_planted_symlinks_index(tmp_path):
     assert not victim.exists()
 
 
-@pytest.mark.xfail(
-    reason="host-local reads resolvConf to the end: a FIFO (or /dev/zero) hangs it / eats memory; "
-    "Go does the same, but a plugin should not hang on a config value",
-    strict=False,
-)
 def test_resolvconf_fifo(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
