@@ -15,13 +15,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import snapshot
+from . import snapshot, traffic
 from .checks import MISSING, ResultShape, lookup_path
 from .kernel import TOOL_PATH, Netns, SetupError
 from .model import (
@@ -44,8 +43,6 @@ PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 OUTPUT_REF = re.compile(r"\{@([A-Za-z0-9_-]+)\.([A-Za-z0-9_.]+)\}")
 PLUGIN_TIMEOUT = 60.0
 DEFAULT_OUTPUT = {"ADD": "result", "VERSION": "version"}
-# A Python that starts fast, for the small traffic helpers run inside namespaces.
-HELPER_PYTHON = [sys.executable, "-I", "-S"]
 
 
 def sha512_hex(text: str) -> str:
@@ -240,54 +237,12 @@ class Case:
         for ns in self.namespaces.values():
             ns.forget()
 
-    # --- traffic helpers used by checks ----------------------------------------------------------
+    # --- traffic helpers used by checks ------------------------------------------------------
     def ping(self, src: str, dst: str) -> bool:
-        argv = ["ping", "-6" if ":" in dst else "-4", "-c", "1", "-W", "1", "-q", dst]
-        for _ in range(3):
-            proc = subprocess.run(
-                self.ns(src).argv(argv), capture_output=True, check=False, env={"PATH": TOOL_PATH}
-            )
-            if proc.returncode == 0:
-                return True
-        return False
+        return traffic.ping(self.ns(src), dst)
 
     def tcp(self, client: str, dst: str, port: int, server: str, server_port: int) -> bool:
-        server_code = (
-            "import socket,sys\n"
-            "s=socket.socket(socket.AF_INET6,socket.SOCK_STREAM)\n"
-            "s.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0)\n"
-            "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-            f"s.bind(('::',{server_port}));s.listen(4);s.settimeout(8)\n"
-            "print('ready',flush=True)\n"
-            "try:\n c,_=s.accept();c.sendall(b'conformance-ok');c.close()\n"
-            "except OSError:\n pass\n"
-        )
-        client_code = (
-            "import socket,sys\n"
-            f"c=socket.create_connection(({dst!r},{port}),timeout=3)\n"
-            "print(c.recv(64).decode())\n"
-        )
-        proc = subprocess.Popen(
-            self.ns(server).argv([*HELPER_PYTHON, "-c", server_code]),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env={"PATH": TOOL_PATH},
-        )
-        try:
-            assert proc.stdout is not None
-            if proc.stdout.readline().strip() != b"ready":
-                return False
-            got = subprocess.run(
-                self.ns(client).argv([*HELPER_PYTHON, "-c", client_code]),
-                capture_output=True,
-                check=False,
-                timeout=10,
-                env={"PATH": TOOL_PATH},
-            )
-            return got.stdout.decode().strip() == "conformance-ok"
-        finally:
-            proc.kill()
-            proc.wait()
+        return traffic.tcp(self.ns(client), dst, port, self.ns(server), server_port)
 
     # --- running ---------------------------------------------------------------------------------
     def run(self) -> CaseResult:
