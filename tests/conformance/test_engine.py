@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -15,6 +16,8 @@ from conformance.snapshot import Normalizer
 from conformance.suite import RunResult, select
 
 from .fakes import SCENARIO, fake_case, outcome
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def test_names_are_deterministic_and_distinct_per_version():
@@ -187,7 +190,9 @@ def test_list_needs_no_root():
 
 
 def test_plugin_dir_required():
-    proc = subprocess.run([sys.executable, "-m", "conformance"], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2 and "--plugin-dir" in proc.stderr
 
 
