@@ -183,7 +183,7 @@ def test_compare_cases_reports_result_and_state_differences():
 
 def test_list_needs_no_root():
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance", "--list"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "conformance", "--list"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1].endswith("scenarios")
