@@ -175,7 +175,7 @@ def _same_netns(netns: str) -> bool:
     try:
         mine = os.stat("/proc/self/ns/net")
         theirs = os.stat(netns)
-    except OSError:
+    except (OSError, ValueError):  # missing, unreadable, or not a path at all (NUL)
         return False
     return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
 

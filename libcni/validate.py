@@ -26,11 +26,19 @@ def validate_network_name(name: str) -> None:
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "invalid characters found in network name", name)
 
 
+def _byte_length(text: str) -> int:
+    """Length in bytes as the kernel sees it: undecodable env bytes arrive as U+DC80-U+DCFF."""
+    try:
+        return len(text.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:
+        return len(text.encode("utf-8", "surrogatepass"))
+
+
 def validate_ifname(ifname: str) -> None:
     code = ErrCode.INVALID_ENVIRONMENT_VARIABLES
     if ifname == "":
         raise CNIError(code, "interface name is empty")
-    if len(ifname.encode("utf-8", "surrogateescape")) > MAX_IFNAME_LEN:
+    if _byte_length(ifname) > MAX_IFNAME_LEN:
         raise CNIError(code, "interface name is too long", "interface name should be less than 16 characters")
     if ifname in (".", ".."):
         raise CNIError(code, "interface name is . or ..")

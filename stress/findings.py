@@ -15,23 +15,6 @@ from typing import Any
 
 # signature regex -> why it is tolerated for now (the xfail test in tests/stress/test_known_issues.py)
 KNOWN: dict[str, str] = {
-    # open issues (tests in tests/stress/test_inprocess_issues.py)
-    r"UnicodeEncodeError at libcni/types/gomodel\.py": (
-        "a lone-surrogate escape in a config string: pydantic-core raises UnicodeEncodeError -> 999; "
-        "test_surrogate_escape_in_config_field"
-    ),
-    r"UnicodeEncodeError at libcni/(validate|skel)\.py": (
-        "in-process only: env values with lone surrogates outside U+DC80-U+DCFF -> 999; "
-        "test_lone_surrogate_env_in_process"
-    ),
-    r"ValueError at libcni/skel\.py:\d+ \(_same_netns\)": (
-        "skel: NUL in CNI_NETNS -> 999 (in-process API only: env values cannot hold NUL); "
-        "test_nul_in_netns_is_an_environment_error"
-    ),
-    r"portmap DEL after a successful ADD: code 999 \[Errno N\] File name too long": (
-        "portmap owners.forget: DEL with a container ID > 255 bytes fails (ENAMETOOLONG); "
-        "test_portmap_forget_tolerates_long_container_ids"
-    ),
     # not a bug
     r"CHECK after a successful ADD: code 999 Bridge interface .* Promisc Mode": (
         "same as Go: CHECK compares promiscMode with a bridge an earlier config made promiscuous "
@@ -39,7 +22,8 @@ KNOWN: dict[str, str] = {
     ),
     # Fixed, so no longer listed (a regression fails the run): deep JSON in skel and libcni
     # decoders, error objects with surrogates, trailing newline in IDs (c9e5ac5); host-local
-    # planted symlinks, owners longer than 4 KiB, resolvConf FIFO (04c7f7c).
+    # planted symlinks, owners longer than 4 KiB, resolvConf FIFO (04c7f7c); lone surrogates in
+    # config strings and env values, NUL in CNI_NETNS, portmap DEL of container IDs > 255 bytes.
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import Field
@@ -52,13 +53,29 @@ class NetConf(GoModel):
         return as_current(convert(parsed, self.cniVersion or parsed.cniVersion))
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def decode_json_object(stdin: bytes, what: str = "network config") -> dict[str, Any]:
+    """Decode a JSON object; lone surrogate escapes ("\\ud800") become U+FFFD, as in Go."""
     try:
         data = json.loads(stdin)
     except (ValueError, RecursionError) as err:
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall {what}: {err}") from None
     if not isinstance(data, dict):
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall {what}: not a JSON object")
+    if _SURROGATE_ESCAPE.search(stdin):  # rare: only then walk the whole object
+        data = _replace_lone_surrogates(data)
     return data
 
 

@@ -65,10 +65,10 @@ def cmd_add(args: CmdArgs) -> Result:
             from .localnet import enable_route_localnet
 
             enable_route_localnet(v4.ip)
-    except CNIError:
+    except Exception:  # any failure after the rules are in: take them out again
         try:
             backend.unforward(conf, args.container_id)
-        except CNIError:
+        except Exception:  # noqa: BLE001 - the first error is the one to report
             pass
         raise
     return conf.prev_result

@@ -56,10 +56,10 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
     )
     try:
         owners.record(conf.name, container_id, conf.ifname)
-    except CNIError:
+    except Exception:
         try:
             unforward(conf, container_id)
-        except CNIError:
+        except Exception:  # noqa: BLE001 - the first error is the one to report
             pass
         raise
 

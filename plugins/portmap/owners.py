@@ -13,6 +13,7 @@ renamed over it, so a planted link is never written through.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable
@@ -111,8 +112,11 @@ def forget(network: str, container_ids: Iterable[str], state_dir: str = STATE_DI
                 continue
             try:
                 os.unlink(container_id, dir_fd=dir_fd)
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 pass
+            except OSError as err:
+                if err.errno != errno.ENAMETOOLONG:  # such a marker cannot exist
+                    raise
     finally:
         os.close(dir_fd)
 
