@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import gojson
+from .files import mkdir_all
 
 CACHE_DIR = "/var/lib/cni"
 CACHE_KIND = "cniCacheV1"
@@ -87,25 +88,11 @@ def encode_cache(
     return gojson.dumps(info)
 
 
-def _mkdir_all(path: str, mode: int) -> None:
-    """os.MkdirAll: every missing component gets `mode` (os.makedirs gives parents 0777)."""
-    if os.path.isdir(path):
-        return
-    parent = os.path.dirname(path.rstrip("/"))
-    if parent and parent != path:
-        _mkdir_all(parent, mode)
-    try:
-        os.mkdir(path, mode)
-    except FileExistsError:
-        if not os.path.isdir(path):
-            raise
-
-
 def write_cache_file(path: str, data: bytes) -> None:
     """Write atomically (temp file, fsync, rename) so a crash never leaves an empty or half
     file behind (cni#1055); the temp name starts with '.' and no attachment reader takes it."""
     directory = os.path.dirname(path)
-    _mkdir_all(directory, 0o700)
+    mkdir_all(directory, 0o700)
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:

@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
+from libcni.files import mkdir_all
+
 from .index import Index, Owner, index_path
 from .ranges import IP, parse_ip
 
@@ -53,17 +55,6 @@ def check_path_component(name: str, what: str) -> None:
     """A network name becomes a directory name: it must not be empty, '.', '..' or contain '/'."""
     if name in ("", ".", "..") or "/" in name or "\0" in name:
         raise ValueError(f"{what} {name!r} cannot be used as a directory name")
-
-
-def make_dirs(path: str, mode: int) -> None:
-    """Go's MkdirAll: every missing component gets `mode` (Python's makedirs only sets the leaf)."""
-    if os.path.isdir(path):
-        return
-    parent = os.path.dirname(path.rstrip("/"))
-    if parent and parent != path:
-        make_dirs(parent, mode)
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(path, mode)
 
 
 def owner_of_content(data: bytes) -> Owner:
@@ -194,7 +185,7 @@ class Store:
             try:
                 self._dir_fd = os.open(self.dir, flags)
             except FileNotFoundError:
-                make_dirs(self.data_dir, 0o755)
+                mkdir_all(self.data_dir, 0o755)
                 with contextlib.suppress(FileExistsError):
                     os.mkdir(self.dir, 0o755)
                 self._dir_fd = os.open(self.dir, flags)

@@ -18,6 +18,7 @@ import os
 import stat
 from collections.abc import Iterable
 
+from libcni.files import replace_file_at
 from libcni.types.errors import CNIError, ErrCode
 
 STATE_DIR = "/var/lib/cni/portmap"
@@ -69,33 +70,11 @@ def record(network: str, container_id: str, ifname: str, state_dir: str = STATE_
         dir_fd = _network_dir(network, state_dir, create=True)
         assert dir_fd is not None
         try:
-            _replace(dir_fd, name, f"{ifname}\n".encode())
+            replace_file_at(dir_fd, name, f"{ifname}\n".encode(), FILE_MODE)
         finally:
             os.close(dir_fd)
     except OSError as err:
         raise CNIError(ErrCode.INTERNAL, f"failed to record port mapping owner {where}: {err}") from None
-
-
-def _replace(dir_fd: int, name: str, data: bytes) -> None:
-    tmp = f".{name}.{os.getpid()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        try:
-            fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
-        except FileExistsError:  # left by a killed process with our pid
-            os.unlink(tmp, dir_fd=dir_fd)
-            fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        try:
-            os.unlink(tmp, dir_fd=dir_fd)
-        except OSError:
-            pass
-        raise
 
 
 def forget(network: str, container_ids: Iterable[str], state_dir: str = STATE_DIR) -> None:

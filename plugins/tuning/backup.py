@@ -13,6 +13,7 @@ import os
 import stat
 from typing import Any
 
+from libcni.files import replace_file_at
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.gomodel import GoModel
 
@@ -70,27 +71,8 @@ def save(path: str, saved: SavedLink, ifname: str) -> None:
 
 def _write_replacing(directory: str, name: str, data: bytes) -> None:
     dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    tmp = f".{name}.{os.getpid()}.tmp"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        try:
-            fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
-        except FileExistsError:  # left by a killed process with our pid: not ours to trust
-            os.unlink(tmp, dir_fd=dir_fd)
-            fd = os.open(tmp, flags, FILE_MODE, dir_fd=dir_fd)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        try:
-            os.unlink(tmp, dir_fd=dir_fd)
-        except OSError:
-            pass
-        raise
+        replace_file_at(dir_fd, name, data, FILE_MODE)
     finally:
         os.close(dir_fd)
 
