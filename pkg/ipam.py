@@ -55,7 +55,7 @@ def run_delegate(command: str, plugin_type: str, args: CmdArgs) -> bytes:
 
 def in_process_plugin(path: str, plugin_type: str, env: dict[str, str]) -> Plugin | None:
     """Our own Plugin when `path` is this program under another name, else None."""
-    from pkg.multicall import ENTRIES
+    from pkg.programs import ENTRIES
 
     if env.get("CNI_PY_NO_INPROCESS") or plugin_type not in ENTRIES:
         return None

@@ -14,13 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-ENTRIES: dict[str, str] = {
-    "bridge": "plugins.bridge",
-    "tuning": "plugins.tuning",
-    "portmap": "plugins.portmap",
-    "host-local": "ipam.host_local",
-    "cnitool": "libcni.cnitool",
-}
+from pkg.programs import ENTRIES
 
 
 def run(name: str) -> None:

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from pkg.multicall import ENTRIES
+from pkg.programs import ENTRIES
 
 TEMPLATE = """#!{python} -I
 from pkg.multicall import run

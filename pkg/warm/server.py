@@ -85,7 +85,7 @@ def refusal(conn: socket.socket, euid: int, capabilities: int | None) -> str | N
 def preload() -> None:
     """Import every module a call may need and run the lazy one-time set-ups once, so that the
     forked workers start with them done."""
-    from pkg.multicall import ENTRIES
+    from pkg.programs import ENTRIES
 
     for name in sorted(SERVED):
         module = importlib.import_module(ENTRIES[name])
@@ -436,7 +436,7 @@ def run_call(items: list[bytes], fds: list[int]) -> int:
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
     from libcni.skel import run_call as skel_run_call
-    from pkg.multicall import ENTRIES
+    from pkg.programs import ENTRIES
 
     if name not in SERVED:
         sys.stderr.write(f"unknown program {name!r}\n")
