@@ -67,9 +67,10 @@ def _replace_lone_surrogates(value: Any) -> Any:
 
 
 def decode_json_object(stdin: bytes, what: str = "network config") -> dict[str, Any]:
-    """Decode a JSON object; lone surrogate escapes ("\\ud800") become U+FFFD, as in Go."""
+    """Decode a JSON object as Go does: invalid UTF-8 (raw surrogate bytes included) and lone
+    surrogate escapes ("\\ud800") become U+FFFD."""
     try:
-        data = json.loads(stdin)
+        data = json.loads(stdin.decode("utf-8", "replace"))
     except (ValueError, RecursionError) as err:
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall {what}: {err}") from None
     if not isinstance(data, dict):

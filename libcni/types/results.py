@@ -220,8 +220,8 @@ def parse_result(data: Any, default_version: str = "") -> AnyResult:
 
 def parse_result_bytes(raw: bytes, default_version: str = "") -> AnyResult:
     try:
-        data = json.loads(raw)
-    except ValueError as err:
+        data = json.loads(raw.decode("utf-8", "replace"))  # invalid UTF-8 -> U+FFFD, as Go
+    except (ValueError, RecursionError) as err:
         raise CNIError(ErrCode.DECODING_FAILURE, f"failed to unmarshal raw result: {err}") from None
     if data is None:
         data = {}

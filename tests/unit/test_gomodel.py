@@ -81,3 +81,15 @@ def test_lookup():
     assert lookup({"Type": "a", "TYPE": "b"}, "type") == "b"
     assert lookup({"Type": "a", "type": "c"}, "type") == "c"
     assert lookup({}, "type") is None
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        (b'{"name": "n", "type": "\\ud873x"}', "\ufffdx"),  # a lone surrogate escape
+        (b'{"name": "n", "type": "\xed\xa1\xb3x"}', "\ufffd" * 3 + "x"),  # raw surrogate bytes: one per byte
+        (b'{"name": "n", "type": "\xffx"}', "\ufffdx"),  # any invalid UTF-8
+    ],
+)
+def test_invalid_unicode_becomes_replacement_characters_as_in_go(raw, expected):
+    assert load_conf(NetConf, raw).type == expected
