@@ -151,13 +151,6 @@ class Store:
         try:
             self._open_dir()
             self._lock()
-        except OSError as err:
-            self._unlock()
-            raise StoreError(f"{err.strerror or err}: {err.filename or self.dir}") from None
-        except BaseException:
-            self._unlock()
-            raise
-        try:
             self._open_index()
         except OSError as err:
             self._unlock()

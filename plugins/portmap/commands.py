@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable
 from types import ModuleType
 
 from libcni.skel import CmdArgs
@@ -34,14 +35,21 @@ def _nftables_usable() -> bool:
 
 
 def load(
-    args: CmdArgs, *, strict: bool, prefix: str = PARSE_PREFIX, need_backend: bool = False
+    args: CmdArgs,
+    *,
+    strict: bool,
+    prefix: str = PARSE_PREFIX,
+    need_backend: bool = False,
+    iptables_usable: Callable[[], bool] = _iptables_usable,
+    nftables_usable: Callable[[], bool] = _nftables_usable,
 ) -> PortMapConfig:
+    """Parse the config; the backend probes are parameters so parse-only callers can skip them."""
     try:
         return parse_config(
             args.stdin_data,
             args.ifname,
-            iptables_usable=_iptables_usable,
-            nftables_usable=_nftables_usable,
+            iptables_usable=iptables_usable,
+            nftables_usable=nftables_usable,
             strict=strict,
             need_backend=need_backend,
         )

@@ -5,24 +5,22 @@ from __future__ import annotations
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Result
-from plugins.portmap.commands import PARSE_PREFIX
-from plugins.portmap.config import PortMapConfig, parse_config, with_prefix
+from plugins.portmap.commands import PARSE_PREFIX, load
+from plugins.portmap.config import PortMapConfig
 
 
 def _load(
     args: CmdArgs, strict: bool, prefix: str = PARSE_PREFIX, need_backend: bool = False
 ) -> PortMapConfig:
-    try:
-        return parse_config(
-            args.stdin_data,
-            args.ifname,
-            iptables_usable=lambda: True,
-            nftables_usable=lambda: True,
-            strict=strict,
-            need_backend=need_backend,
-        )
-    except CNIError as err:
-        raise with_prefix(err, prefix) from None
+    # the plugin's own loader, with the kernel probes answered without touching the kernel
+    return load(
+        args,
+        strict=strict,
+        prefix=prefix,
+        need_backend=need_backend,
+        iptables_usable=lambda: True,
+        nftables_usable=lambda: True,
+    )
 
 
 def cmd_add(args: CmdArgs) -> Result:
