@@ -13,7 +13,7 @@ from pkg import ipam, ipmasq, spoofcheck, sysctl
 
 from .config import BridgeRecord, load, validate_for_add
 from .gateways import calc_gateways
-from .rollback import Rollback
+from pkg.rollback import Rollback
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
