@@ -10,10 +10,10 @@ from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Interface, Result, convert
 from libcni.types.version import FAMILY_020, family_of
 from pkg import ipam, ipmasq, spoofcheck, sysctl
+from pkg.rollback import Rollback
 
 from .config import BridgeRecord, load, validate_for_add
 from .gateways import calc_gateways
-from pkg.rollback import Rollback
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
