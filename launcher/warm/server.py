@@ -31,7 +31,7 @@ from .context import ROOT, address, file_identity, program_paths
 DEFAULT_IDLE = 120.0
 TICK = 1.0  # seconds between idle / program checks while nothing happens
 RESCAN_EVERY = 1.0  # seconds between full scans of the loaded module files
-SKIP_PRELOAD = ("pkg.warm", "pkg.shims", "libcni.cnitool")
+SKIP_PRELOAD = ("launcher.warm", "launcher.shims", "libcni.cnitool")
 
 
 _log_fd = 2  # a worker keeps the server's stderr here before taking over the caller's
@@ -85,7 +85,7 @@ def refusal(conn: socket.socket, euid: int, capabilities: int | None) -> str | N
 def preload() -> None:
     """Import every module a call may need and run the lazy one-time set-ups once, so that the
     forked workers start with them done."""
-    from pkg.programs import ENTRIES
+    from launcher.programs import ENTRIES
 
     for name in sorted(SERVED):
         module = importlib.import_module(ENTRIES[name])
@@ -435,8 +435,8 @@ def run_call(items: list[bytes], fds: list[int]) -> int:
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own stdio, like Python sets it up
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+    from launcher.programs import ENTRIES
     from libcni.skel import run_call as skel_run_call
-    from pkg.programs import ENTRIES
 
     if name not in SERVED:
         sys.stderr.write(f"unknown program {name!r}\n")

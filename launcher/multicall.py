@@ -3,7 +3,7 @@
 The PyInstaller bundle is a single program with bridge, host-local, tuning, portmap and
 cnitool as links to it; the test shims call `run(name)` directly.
 
-A plugin call first tries a warm server (pkg.warm): when one serves this exact context the call
+A plugin call first tries a warm server (launcher.warm): when one serves this exact context the call
 runs there and this process only relays its exit code. Otherwise it runs cold, and then starts
 a server for the next calls. CNI_PY_WARM=0 turns both off. `--serve` runs the server itself;
 `--warm-status` / `--warm-stop` ask the server of this context for its status, or to exit.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 
-from pkg.programs import ENTRIES
+from launcher.programs import ENTRIES
 
 
 def run(name: str) -> None:
@@ -24,7 +24,7 @@ def run(name: str) -> None:
         raise SystemExit(2)
     after = None
     if name != "cnitool":
-        from pkg.warm import client
+        from launcher.warm import client
 
         if name in client.SERVED and client.enabled():
             client.call_warm(name)  # returns only when no server took the call
@@ -43,7 +43,7 @@ def run(name: str) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        from pkg.warm.server import main as serve
+        from launcher.warm.server import main as serve
 
         serve(sys.argv[2:])
         return
@@ -51,7 +51,7 @@ def main() -> None:
         # the warm server of this program in this context (netns, namespaces, uid): JSON, or null
         import json
 
-        from pkg.warm import client, protocol
+        from launcher.warm import client, protocol
 
         kind = protocol.KIND_STATUS if sys.argv[1] == "--warm-status" else protocol.KIND_STOP
         print(json.dumps(client.request(kind)))

@@ -185,7 +185,7 @@ def server_argv(fd: int, slot: int) -> list[str]:
     args = ["--serve", "--fd", str(fd), "--slot", str(slot)]
     if getattr(sys, "frozen", False):
         return [sys.executable, *args]
-    code = f"import sys; sys.path.insert(0, {ROOT!r}); from pkg.multicall import main; main()"
+    code = f"import sys; sys.path.insert(0, {ROOT!r}); from launcher.multicall import main; main()"
     return [sys.executable, "-I", "-c", code, *args]
 
 
