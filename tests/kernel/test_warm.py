@@ -445,7 +445,7 @@ def test_server_exits_when_idle(cni_bin, warm_host):
 
 def test_server_exits_when_its_program_changes(warm_runner):
     pid = start_server(warm_runner)["pid"]
-    watched = os.path.join(ROOT, "pkg", "warm", "__init__.py")
+    watched = os.path.join(ROOT, "launcher", "warm", "__init__.py")
     before = os.stat(watched)
     try:
         os.utime(watched, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
