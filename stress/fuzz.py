@@ -73,7 +73,7 @@ def _alarm(signum, frame):  # noqa: ANN001, ANN202
 def plugin_object(name: str, mode: str = "kernel"):  # noqa: ANN201
     import importlib
 
-    from pkg.programs import ENTRIES
+    from launcher.programs import ENTRIES
 
     if mode == "parse":
         from .prepared import plugin
