@@ -13,16 +13,11 @@ import importlib
 import sys
 import types
 
+from launcher.programs import ENTRIES
 from libcni.skel import CmdArgs, Plugin
 from libcni.types.results import IPConfig, Result
 from libcni.types.version import CURRENT
 
-_COMMANDS = {
-    "bridge": "plugins.bridge.commands",
-    "host-local": "ipam.host_local.commands",
-    "tuning": "plugins.tuning.commands",
-    "portmap": "plugins.portmap.commands",
-}
 # Kernel questions a preparation may ask (portmap's backend probes), answered without the kernel.
 _PROBES = {"portmap": {"iptables_usable": lambda: True, "nftables_usable": lambda: True}}
 # What ADD reports once prepared, for the chained plugins; interface plugins report a stand-in.
@@ -35,15 +30,19 @@ def stand_in_result() -> Result:
     return Result(cniVersion=CURRENT, ips=[IPConfig(address="10.77.0.2/24", gateway="10.77.0.1")])
 
 
+def _commands(name: str) -> types.ModuleType:
+    """The verb module of program `name` (its Plugin's `commands`)."""
+    return importlib.import_module(importlib.import_module(ENTRIES[name]).PLUGIN.commands)
+
+
 def prepare(name: str, args: CmdArgs) -> object:
     """Run plugin `name`'s preparation of args.command, and its IPAM delegate's when it has one."""
-    table = importlib.import_module(_COMMANDS[name]).PREPARE
-    step = table.get(args.command)
+    step = _commands(name).PREPARE.get(args.command)
     if step is None:
         return None
     plan = step(args, **_PROBES.get(name, {}))
     ipam_type = getattr(plan, "ipam_type", "")
-    if ipam_type in _COMMANDS and ipam_type != name:
+    if ipam_type in ENTRIES and ipam_type != name:
         prepare(ipam_type, args)
     return plan
 
