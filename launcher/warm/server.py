@@ -131,18 +131,15 @@ def submodules(package: str, directory: str) -> list[str]:
 
 
 def _warm_netlink() -> None:
-    """pyroute2's first IPRoute and message decoding import more modules and build tables."""
-    from pkg.netlink import iproute
+    """One netlink round of each kind, so that a call's first one finds everything loaded."""
+    from pkg.netlink import NetlinkError, Rtnl
 
     try:
-        ipr = iproute()
-        try:
-            ipr.get_links()
-            ipr.get_addr()
-            ipr.get_routes()
-        finally:
-            ipr.close()
-    except Exception as err:  # noqa: BLE001 - only a warm-up
+        with Rtnl.open() as nl:
+            nl.links()
+            nl.addrs()
+            nl.routes()
+    except NetlinkError as err:  # only a warm-up
         log(f"netlink warm-up: {err}")
 
 
