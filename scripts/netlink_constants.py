@@ -215,7 +215,7 @@ def render() -> str:
         f"from pyroute2 {version}: do not edit; `make netlink-constants` rewrites it, and a test fails",
         'when it no longer matches pyroute2."""',
         "",
-        "from socket import (  # noqa: F401 - re-exported: one place for every netlink number",
+        "from _socket import (  # noqa: F401 - re-exported; _socket: socket's C core, without its enums",
         "    AF_BRIDGE,",
         "    AF_INET,",
         "    AF_INET6,",

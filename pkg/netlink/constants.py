@@ -2,7 +2,7 @@
 from pyroute2 0.9.7: do not edit; `make netlink-constants` rewrites it, and a test fails
 when it no longer matches pyroute2."""
 
-from socket import (  # noqa: F401 - re-exported: one place for every netlink number
+from _socket import (  # noqa: F401 - re-exported; _socket: socket's C core, without its enums
     AF_BRIDGE,
     AF_INET,
     AF_INET6,

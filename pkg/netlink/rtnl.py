@@ -11,9 +11,9 @@ OSError with the errno), which callers turn into CNI errors with errors.to_cni_e
 
 from __future__ import annotations
 
+import _socket
 import errno
 import ipaddress
-import socket
 import struct
 
 from . import wire
@@ -326,7 +326,7 @@ class Rtnl:
         if network.prefixlen:
             payload += wire.attr(RTA_DST, network.network_address.packed)
         if gateway:
-            payload += wire.attr(RTA_GATEWAY, socket.inet_pton(family, gateway))
+            payload += wire.attr(RTA_GATEWAY, _socket.inet_pton(family, gateway))
         if oif:
             payload += wire.attr_u32(RTA_OIF, oif)
         if priority:
