@@ -124,6 +124,11 @@ def test_create_and_change_links_as_ip_shows_them(nl, container_ns, netns_factor
     assert h7["linkinfo"]["info_slave_data"]["hairpin"] and h7["linkinfo"]["info_slave_data"]["isolated"]
     assert_link_matches(nl.get_link("h7"), h7, shown)
 
+    shown_vlans = container_ns.json(
+        "bridge", "-j", "vlan", "show", "dev", "h7"
+    )  # empty without VLAN filtering
+    assert nl.bridge_vlans(host_end.index) == [v["vlan"] for e in shown_vlans for v in e.get("vlans", [])]
+
     nl.set_bridge_port(host_end.index, hairpin=False)
     nl.set_link(host_end.index, promisc=False, allmulti=False)
     h7 = container_ns.link("h7")
