@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from libcni.types.errors import CNIError, ErrCode
 
-from .command import run
+from .command import run, run_parallel
 
 
 class IptablesError(CNIError):
@@ -60,6 +60,41 @@ def save(table: str = "nat", ipv6: bool = False) -> str:
         stderr = proc.stderr.decode(errors="replace").strip()
         raise IptablesError(f"{argv[0]} failed: {stderr}", proc.returncode, stderr)
     return proc.stdout.decode(errors="replace")
+
+
+def _missing_chain(exit_status: int, stderr: str) -> bool:
+    """`iptables -S CHAIN` of a chain that does not exist: "No chain/target/match by that name", or
+    (iptables-nft 1.8.9) "chain `X' in table `nat' is incompatible" with exit status 1."""
+    return exit_status == 1 and ("No chain/target/match by that name" in stderr or "incompatible" in stderr)
+
+
+ChainRules = list[str] | None | IptablesError
+
+
+def list_chains(requests: Sequence[tuple[str, bool]], table: str = "nat") -> list[ChainRules]:
+    """`iptables -S CHAIN` for each (chain, ipv6), side by side: only those chains are read, so the
+    cost does not grow with the rest of the table. For each: the chain's rules as iptables-save
+    prints them without the leading `-A CHAIN `, None when the chain does not exist, or the error."""
+    argvs = [([binary(ipv6), "--wait", "-t", table, "-S", chain], None) for chain, ipv6 in requests]
+    out: list[ChainRules] = []
+    for (chain, _), proc in zip(requests, run_parallel(argvs), strict=True):
+        stderr = proc.stderr.decode(errors="replace").strip()
+        if proc.returncode == 0:
+            head = f"-A {chain} "
+            text = proc.stdout.decode(errors="replace")
+            out.append([line[len(head) :] for line in text.splitlines() if line.startswith(head)])
+        elif _missing_chain(proc.returncode, stderr):
+            out.append(None)
+        else:
+            argv = " ".join(proc.args)
+            out.append(
+                IptablesError(
+                    f"running [{argv}] failed: exit status {proc.returncode}: {stderr}",
+                    proc.returncode,
+                    stderr,
+                )
+            )
+    return out
 
 
 def chain_exists(chain: str, ipv6: bool = False, table: str = "nat") -> bool:

@@ -1,5 +1,7 @@
-"""The iptables backend: read each family's nat table once, apply one iptables-restore batch per
-family. iptables and ip6tables are independent, so both families run side by side."""
+"""The iptables backend: read the few chains a change touches (`iptables -S CHAIN`, never the whole nat
+table, so the cost stays flat however many rules kube-proxy keeps there), apply one
+`iptables-restore --noflush` batch per family. iptables and ip6tables are independent, so both
+families run side by side."""
 
 from __future__ import annotations
 
@@ -21,24 +23,24 @@ def family_label(family: int) -> str:
     return "ipv6" if family == 6 else "ipv4"
 
 
-def snapshots(families: tuple[int, ...]) -> dict[int, rules.NatTable | CNIError]:
-    """`iptables-save -t nat` of each family; an error where that family is unusable."""
-    argvs = [([iptables.binary(f == 6) + "-save", "-t", "nat"], None) for f in families]
+def read(families: tuple[int, ...], names: list[str]) -> dict[int, rules.NatTable | CNIError]:
+    """The named chains of each family's nat table (`iptables -S CHAIN`, all side by side; never the
+    whole table); an error where that family is unusable."""
+    listed = iptables.list_chains([(name, f == 6) for f in families for name in names])
     out: dict[int, rules.NatTable | CNIError] = {}
-    for family, proc in zip(families, run_parallel(argvs), strict=True):
-        if proc.returncode == 0:
-            out[family] = rules.NatTable.parse(proc.stdout.decode(errors="replace"))
+    for n, family in enumerate(families):
+        found = listed[n * len(names) : (n + 1) * len(names)]
+        error = next((r for r in found if isinstance(r, iptables.IptablesError)), None)
+        if error is not None:
+            out[family] = CNIError(ErrCode.INTERNAL, error.msg)
         else:
-            stderr = proc.stderr.decode(errors="replace").strip()
-            out[family] = CNIError(
-                ErrCode.INTERNAL, f"{proc.args[0]} failed: exit status {proc.returncode}: {stderr}"
-            )
+            out[family] = rules.NatTable.of_chains(dict(zip(names, found, strict=True)))  # type: ignore[arg-type]
     return out
 
 
-def usable_snapshots(families: tuple[int, ...] = FAMILIES) -> dict[int, rules.NatTable]:
+def usable_tables(families: tuple[int, ...], names: list[str]) -> dict[int, rules.NatTable]:
     """Go's maybeGetIptables for each family: an error only when none is usable."""
-    found = snapshots(families)
+    found = read(families, names)
     usable = {f: t for f, t in found.items() if isinstance(t, rules.NatTable)}
     if not usable:
         reasons = ", ".join(f"({iptables.binary(f == 6)}) {found[f]}" for f in families)
@@ -89,7 +91,7 @@ def create_chains(names: list[str], ipv6: bool) -> None:
 
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     by_family = {net.family: net for net in nets}
-    tables = snapshots(tuple(by_family))
+    tables = read(tuple(by_family), rules.add_reads(conf))
     batches: dict[int, Batch] = {}
     for family, table in tables.items():
         if isinstance(table, CNIError):
@@ -112,10 +114,13 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
 
 
 def _apply_per_family(
-    families: tuple[int, ...], render: Callable[[rules.NatTable], Batch | None], what: str
+    families: tuple[int, ...],
+    names: list[str],
+    render: Callable[[rules.NatTable], Batch | None],
+    what: str,
 ) -> None:
     batches = {}
-    for family, table in usable_snapshots(families).items():
+    for family, table in usable_tables(families, names).items():
         batch = render(table)
         if batch is not None:
             batches[family] = batch
@@ -125,19 +130,31 @@ def _apply_per_family(
 
 
 def unforward(conf: PortMapConfig, container_id: str, families: tuple[int, ...] = FAMILIES) -> None:
-    _apply_per_family(families, lambda table: rules.del_batch(conf.name, container_id, table), "teardown")
+    _apply_per_family(
+        families,
+        rules.del_reads(conf.name, container_id),
+        lambda table: rules.del_batch(conf.name, container_id, table),
+        "teardown",
+    )
 
 
 def gc(conf: PortMapConfig) -> None:
-    _apply_per_family(
-        FAMILIES, lambda table: rules.gc_batch(conf.name, conf.valid_container_ids, table), "garbage-collect"
-    )
+    """Only CNI-HOSTPORT-DNAT is read: a jump to a chain proves it exists, and teardown needs no more."""
+
+    def render(table: rules.NatTable) -> Batch | None:
+        for saved in list(table.chains.get(rules.TOP_LEVEL_DNAT_CHAIN, [])):
+            target = rules.jump_target(saved)
+            if target is not None:
+                table.chains.setdefault(target, [])
+        return rules.gc_batch(conf.name, conf.valid_container_ids, table)
+
+    _apply_per_family(FAMILIES, [rules.TOP_LEVEL_DNAT_CHAIN], render, "garbage-collect")
 
 
 def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     chain = rules.dnat_chain_name(conf.name, container_id)
     for net in nets:
-        table = usable_snapshots((net.family,))[net.family]
+        table = usable_tables((net.family,), [chain])[net.family]
         what = f"could not check {family_label(net.family)} dnat"
         if not table.has_chain(chain):
             raise CNIError(ErrCode.INTERNAL, f"{what}: chain {chain} not found in iptables table nat")

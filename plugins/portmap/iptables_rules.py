@@ -12,9 +12,10 @@ Names, comments and rule order are Go's, so either implementation can clean up a
     POSTROUTING (first): -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
     CNI-HOSTPORT-MASQ:   -m mark --mark 0x2000/0x2000 -j MASQUERADE
 
-Each change is one `iptables-restore --noflush` batch built from an `iptables-save -t nat`
-snapshot: the container's chain is declared (which creates or flushes it) and refilled, stale
-jumps to it are deleted by their saved text, and shared rules are appended only when missing.
+Each change is one `iptables-restore --noflush` batch per family, built from a listing of only the
+chains it touches (`iptables -S CHAIN`, never the whole table, which kube-proxy fills with tens of
+thousands of rules): the container's chain is declared (which creates or flushes it) and refilled,
+stale jumps to it are deleted by their saved text, and shared rules are appended only when missing.
 """
 
 from __future__ import annotations
@@ -168,14 +169,20 @@ def shared_chains(conf: PortMapConfig) -> list[Chain]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading `iptables-save -t nat`
+# Reading the nat table (some of its chains, or all of it as `iptables-save -t nat` prints it)
 
 
 @dataclass
 class NatTable:
-    """The nat table as iptables-save printed it: chains and each chain's rules (saved text)."""
+    """Chains of the nat table that were read, each with its rules as iptables-save prints them.
+    A chain that was not read is absent, as is one that does not exist."""
 
     chains: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of_chains(cls, listed: dict[str, list[str] | None]) -> NatTable:
+        """From `iptables -S CHAIN` listings (None: the chain does not exist)."""
+        return cls({name: rules for name, rules in listed.items() if rules is not None})
 
     @classmethod
     def parse(cls, text: str) -> NatTable:
@@ -211,6 +218,15 @@ class NatTable:
             for saved in rules
             if pattern.search(saved)
         ]
+
+
+_JUMP = re.compile(r"(?:^|\s)-[jg] (\S+)")
+
+
+def jump_target(saved: str) -> str | None:
+    """The chain (or target) a saved rule jumps or goes to."""
+    found = _JUMP.search(saved)
+    return found.group(1) if found else None
 
 
 def saved_tokens(saved: str) -> Rule:
@@ -284,6 +300,27 @@ def rule_line(command: str, chain: str, rule: Rule, position: int | None = None)
 
 def batch(lines: list[str]) -> list[str]:
     return ["*nat", *lines, "COMMIT"]
+
+
+def add_reads(conf: PortMapConfig) -> list[str]:
+    """The chains an ADD reads: the shared ones and the chains with their entry rules (the container's
+    own chain is only jumped to from CNI-HOSTPORT-DNAT, which is one of them)."""
+    names: list[str] = []
+    for chain in shared_chains(conf):
+        for name in (chain.name, *chain.entry_chains):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def del_reads(network: str, container_id: str) -> list[str]:
+    """The chains a DEL reads: the container's chain, its legacy SNAT chain, and their entry chains."""
+    return [
+        dnat_chain_name(network, container_id),
+        TOP_LEVEL_DNAT_CHAIN,
+        old_snat_chain_name(network, container_id),
+        OLD_TOP_LEVEL_SNAT_CHAIN,
+    ]
 
 
 def missing_shared_chains(conf: PortMapConfig, table: NatTable) -> list[str]:
