@@ -314,12 +314,12 @@ def add_reads(conf: PortMapConfig) -> list[str]:
 
 
 def del_reads(network: str, container_id: str) -> list[str]:
-    """The chains a DEL reads: the container's chain, its legacy SNAT chain, and their entry chains."""
+    """The chains a DEL reads first: the container's chain with its entry chain, and its legacy SNAT
+    chain (whose entry chain CNI-HOSTPORT-SNAT is read only when that one exists)."""
     return [
         dnat_chain_name(network, container_id),
         TOP_LEVEL_DNAT_CHAIN,
         old_snat_chain_name(network, container_id),
-        OLD_TOP_LEVEL_SNAT_CHAIN,
     ]
 
 
@@ -328,10 +328,23 @@ def missing_shared_chains(conf: PortMapConfig, table: NatTable) -> list[str]:
     return [c.name for c in shared_chains(conf) if not table.has_chain(c.name)]
 
 
-def add_batch(conf: PortMapConfig, container_id: str, net: ContainerNet, table: NatTable) -> list[str]:
-    """Set up one family: shared rules appended if missing, the container's chain rewritten whole."""
+def shared_check_batch(conf: PortMapConfig) -> list[str]:
+    """`-C` lines for every shared rule and entry rule: iptables-restore succeeds only when all are
+    there (the usual case once a host has one container), which saves reading those chains."""
     lines: list[str] = []
     for chain in shared_chains(conf):
+        lines += [rule_line("-C", chain.name, rule) for rule in chain.rules]
+        lines += [rule_line("-C", entry_chain, rule) for entry_chain, rule in chain.entries()]
+    return batch(lines)
+
+
+def add_batch(
+    conf: PortMapConfig, container_id: str, net: ContainerNet, table: NatTable, shared_present: bool = False
+) -> list[str]:
+    """Set up one family: shared rules appended if missing (`shared_present`: known to be all there),
+    the container's chain rewritten whole."""
+    lines: list[str] = []
+    for chain in [] if shared_present else shared_chains(conf):
         for rule in chain.rules:
             if not table.has_rule(chain.name, rule):
                 lines.append(rule_line("-A", chain.name, rule))
