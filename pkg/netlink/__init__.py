@@ -16,8 +16,8 @@ A socket acts in the netns it was opened in: `Rtnl.open()` here, `NetNS.rtnl()` 
         nl.set_up(lo.index)
 
 A new kind of request (a tc qdisc, a neighbour) is a payload built with `wire` (its header struct,
-then attributes), sent with `nl.nl.request(RTM_..., payload, NLM_F_CREATE | ...)` or read with
-`nl.nl.dump(...)`, and a decoder beside those in `records`; add the numbers it needs to
+then attributes), sent with `nl.request(RTM_..., payload, NLM_F_CREATE | ...)` or read with
+`nl.dump(...)`, and a decoder beside those in `records`; add the numbers it needs to
 scripts/netlink_constants.py and regenerate (`make netlink-constants`).
 """
 

@@ -17,7 +17,7 @@ import ipaddress
 import struct
 
 from . import wire
-from .conn import NetlinkSocket
+from .conn import NetlinkSocket, Reply
 from .constants import (
     AF_BRIDGE,
     AF_INET,
@@ -110,6 +110,13 @@ class Rtnl:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def request(self, kind: int, payload: bytes, flags: int = 0) -> list[Reply]:
+        """Any rtnetlink request (for kinds this class has no method for: tc, neighbours...)."""
+        return self.nl.request(kind, payload, flags)
+
+    def dump(self, kind: int, payload: bytes) -> list[Reply]:
+        return self.nl.dump(kind, payload)
 
     # -- links: reading --------------------------------------------------------------------------
 
