@@ -12,10 +12,10 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from libcni.types.errors import CNIError, ErrCode
 
+TYPE_CHECKING = False  # `typing` costs ~3 ms of every cold call that opens a netns
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
 
