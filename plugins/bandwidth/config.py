@@ -1,17 +1,16 @@
 """Loading a bandwidth config (Go's parseConfig), pydantic-free.
 
-The keys and types are defined once, by the pydantic models in models.py. Until the generated lean
-decoder lands, `_decode` below is a hand-written stand-in following those models exactly (same
-error codes, texts and field names as `parse_model`; tests/bandwidth/test_units.py compares them).
+The keys and types are defined once, by the pydantic models in models.py; the call path decodes
+with the table generated from them (schema.py, `make schemas`). What the table cannot say is
+here: which entry is in force, and the rate/burst rules.
 """
 
 from __future__ import annotations
 
-import json
 from collections import namedtuple
 
+from libcni.gojson import fold
 from libcni.types.errors import CNIError, ErrCode
-from libcni.types.gomodel_keys import lookup
 
 from .shaping import Entry, rate_burst_error
 
@@ -23,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 LOAD_ERROR_PREFIX = "failed to parse network configuration: "
 ENTRY_KEYS = ("ingressRate", "ingressBurst", "egressRate", "egressBurst")
+RUNTIME_WHERE = "runtimeConfig.bandwidth."
 MAX_UINT64 = (1 << 64) - 1
 
 
@@ -40,66 +40,24 @@ class Bandwidth(namedtuple("Bandwidth", "name cni_version prev_result entry wher
     __slots__ = ()
 
 
-def _describe(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _entry(record: Any) -> Entry:
+    return Entry(*(getattr(record, key) or 0 for key in ENTRY_KEYS))
 
 
-def _fail(code: int, path: str, message: str, value: Any) -> CNIError:
-    return CNIError(code, f'{LOAD_ERROR_PREFIX}invalid "{path}": {message} (got {_describe(value)})', path)
+def _has_entry_key(data: dict) -> bool:
+    """Go's embedded *BandwidthEntry is allocated as soon as one of its keys is present, even with
+    a null value: then the config's entry is in force and runtimeConfig.bandwidth is not used."""
+    wanted = {fold(key) for key in ENTRY_KEYS}
+    return any(isinstance(k, str) and fold(k) in wanted for k in data)
 
 
-def _uint(data: dict, key: str, where: str) -> int | None:
-    value = lookup(data, key)
-    if value is None:
-        return None
-    if type(value) is not int:
-        raise _fail(ErrCode.DECODING_FAILURE, where + key, "Input should be a valid integer", value)
-    try:
-        return uint64(value)
-    except ValueError as err:
-        raise _fail(ErrCode.INVALID_NETWORK_CONFIG, where + key, str(err), value) from None
-
-
-def _object(data: dict, key: str, where: str, model: str = "") -> dict | None:
-    value = lookup(data, key)
-    if value is not None and not isinstance(value, dict):
-        text = (
-            f"Input should be a valid dictionary or instance of {model}"
-            if model
-            else "Input should be a valid dictionary"
-        )
-        raise _fail(ErrCode.DECODING_FAILURE, where + key, text, value)
-    return value
-
-
-def _entry(data: dict, where: str) -> Entry:
-    values = [_uint(data, key, where) for key in ENTRY_KEYS]
-    return Entry(*(v or 0 for v in values))
-
-
-def _has_key(data: dict, key: str) -> bool:
-    lowered = key.lower()
-    return any(isinstance(k, str) and k.lower() == lowered for k in data)
-
-
-def _decode(data: dict) -> Bandwidth:
-    """Stand-in for the generated decoder of models.BandwidthConf (plus Go's embedded-pointer rule:
-    any of the four keys at the top level, even null, makes the config's entry the one in force)."""
-    name = lookup(data, "name")
-    version = lookup(data, "cniVersion") or ""
-    prev = _object(data, "prevResult", "")
-    top = _entry(data, "")
-    runtime = _object(data, "runtimeConfig", "", "RuntimeConfig") or {}
-    runtime_bw = _object(runtime, "bandwidth", "runtimeConfig.", "BandwidthEntry")
-    runtime_entry = _entry(runtime_bw, "runtimeConfig.bandwidth.") if runtime_bw is not None else None
-    if any(_has_key(data, key) for key in ENTRY_KEYS):
-        entry, where = top, ""
-    elif runtime_entry is not None:
-        entry, where = runtime_entry, "runtimeConfig.bandwidth."
-    else:
-        entry, where = None, ""
-    return Bandwidth(name=name or "", cni_version=version, prev_result=prev, entry=entry, where=where)
+def entry_in_force(data: dict, conf: Any) -> tuple[Entry | None, str]:
+    if _has_entry_key(data):
+        return _entry(conf), ""
+    runtime = conf.runtimeConfig.bandwidth
+    if runtime is not None:
+        return _entry(runtime), RUNTIME_WHERE
+    return None, ""
 
 
 def validate(bw: Bandwidth) -> None:
@@ -116,14 +74,20 @@ def validate(bw: Bandwidth) -> None:
             raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, problem, details)
 
 
+def decode(data: dict) -> Bandwidth:
+    from libcni.types.netconf import load as load_conf
+
+    from .schema import BandwidthConf
+
+    conf = load_conf(BandwidthConf, data, prefix=LOAD_ERROR_PREFIX)
+    entry, where = entry_in_force(data, conf)
+    return Bandwidth(
+        name=conf.name, cni_version=conf.cniVersion, prev_result=conf.prevResult, entry=entry, where=where
+    )
+
+
 def load(args: CmdArgs) -> Bandwidth:
-    """Decode and validate stdin (the skeleton has already checked it is a JSON object)."""
-    try:
-        data = json.loads(args.stdin_data.decode("utf-8", "replace"))
-    except (ValueError, RecursionError) as err:
-        raise CNIError(ErrCode.DECODING_FAILURE, f"{LOAD_ERROR_PREFIX}{err}") from None
-    if not isinstance(data, dict):
-        raise CNIError(ErrCode.DECODING_FAILURE, f"{LOAD_ERROR_PREFIX}not a JSON object")
-    bw = _decode(data)
+    """Decode and validate the config the skeleton decoded from stdin."""
+    bw = decode(args.conf)
     validate(bw)
     return bw

@@ -12,7 +12,7 @@ import pytest
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.gomodel import parse_model
 from plugins.bandwidth import rtnl, shaping
-from plugins.bandwidth.config import LOAD_ERROR_PREFIX, _decode, load, validate
+from plugins.bandwidth.config import LOAD_ERROR_PREFIX, decode, load, validate
 from plugins.bandwidth.models import BandwidthConf
 from plugins.bandwidth.shaping import Entry, Qdisc, Tbf
 
@@ -21,7 +21,7 @@ PSCHED = "000003e8 00000040 000f4240 3b9aca00\n"  # a current kernel: 15.625 tic
 
 class Args:
     def __init__(self, conf: dict) -> None:
-        self.stdin_data = json.dumps(conf).encode()
+        self.conf = conf
 
 
 def test_rate_and_burst_go_together():
@@ -113,7 +113,7 @@ DECODE_CASES = [
 
 @pytest.mark.parametrize("data", DECODE_CASES, ids=[json.dumps(c) for c in DECODE_CASES])
 def test_decoder_follows_the_models(data):
-    """The stand-in decoder fails exactly where, and how, the pydantic model does."""
+    """The call path's decoder fails exactly where, and how, the pydantic model does."""
 
     def outcome(fn):
         try:
@@ -123,20 +123,20 @@ def test_decoder_follows_the_models(data):
             return (err.code, err.msg, err.details)
 
     expected = outcome(lambda: parse_model(BandwidthConf, data, prefix=LOAD_ERROR_PREFIX))
-    assert outcome(lambda: _decode(data)) == expected
+    assert outcome(lambda: decode(data)) == expected
 
 
 def test_config_entry_wins_over_runtime_config():
     """Go's embedded *BandwidthEntry: any of the four keys at the top level (even null) makes the
     config's entry the one in force and runtimeConfig.bandwidth is ignored."""
     runtime = {"runtimeConfig": {"bandwidth": {"ingressRate": 8000, "ingressBurst": 800}}}
-    assert _decode(runtime).entry == Entry(8000, 800, 0, 0)
-    assert _decode(runtime).where == "runtimeConfig.bandwidth."
-    assert _decode({**runtime, "egressRate": 16000, "egressBurst": 1}).entry == Entry(0, 0, 16000, 1)
-    assert _decode({**runtime, "ingressRate": None}).entry == Entry(0, 0, 0, 0)
-    assert _decode({"runtimeConfig": {"bandwidth": None}}).entry is None
-    assert _decode({"runtimeConfig": {"bandwidth": {}}}).entry == Entry(0, 0, 0, 0)
-    assert _decode({}).entry is None
+    assert decode(runtime).entry == Entry(8000, 800, 0, 0)
+    assert decode(runtime).where == "runtimeConfig.bandwidth."
+    assert decode({**runtime, "egressRate": 16000, "egressBurst": 1}).entry == Entry(0, 0, 16000, 1)
+    assert decode({**runtime, "ingressRate": None}).entry == Entry(0, 0, 0, 0)
+    assert decode({"runtimeConfig": {"bandwidth": None}}).entry is None
+    assert decode({"runtimeConfig": {"bandwidth": {}}}).entry == Entry(0, 0, 0, 0)
+    assert decode({}).entry is None
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_validation_errors_name_the_fields(conf, message, details):
 
 
 def test_validate_ingress_first():
-    bw = _decode({"ingressRate": 1, "egressBurst": 1})
+    bw = decode({"ingressRate": 1, "egressBurst": 1})
     with pytest.raises(CNIError, match="if rate is set"):
         validate(bw)
 
