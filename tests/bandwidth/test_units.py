@@ -218,3 +218,56 @@ def test_ifb_message():
     assert rtnl.attrs(found[rtnl.IFLA_LINKINFO])[rtnl.IFLA_INFO_KIND] == b"ifb"
     link = rtnl.parse_link(body)
     assert (link.name, link.kind, link.mtu) == ("bwp0123456789ab", "ifb", 1400)
+
+
+# --- no input makes anything but a CNI error ----------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from libcni.skel import dispatch  # noqa: E402
+from plugins.bandwidth import PLUGIN  # noqa: E402
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**65), 2**65)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_rates = st.dictionaries(
+    st.sampled_from(["ingressRate", "ingressBurst", "egressRate", "egressBurst", "IngressRate"]),
+    st.integers(-1, 2**64) | _json,
+    max_size=4,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    top=_rates,
+    runtime=st.none() | _rates.map(lambda r: {"bandwidth": r}) | _json,
+    prev=st.none() | _json | st.just({"cniVersion": "1.0.0", "interfaces": [{"name": "veth0"}]}),
+    verb=st.sampled_from(["ADD", "CHECK"]),  # not DEL: it reads the (here: real) host's links first
+)
+def test_any_config_gives_a_result_or_a_cni_error(top, runtime, prev, verb):
+    """ADD and CHECK decode and validate everything before opening the netns (which fails here)."""
+    conf = {"cniVersion": "1.0.0", "name": "fuzz", "type": "bandwidth", **top}
+    if runtime is not None:
+        conf["runtimeConfig"] = runtime
+    if prev is not None:
+        conf["prevResult"] = prev
+    env = {
+        "CNI_COMMAND": verb,
+        "CNI_CONTAINERID": "c1",
+        "CNI_NETNS": "/nonexistent/netns",
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": "/nonexistent",
+        "CNI_PY_TRACEBACK": "1",
+    }
+    outcome = dispatch(PLUGIN, env, lambda: json.dumps(conf).encode())
+    assert outcome.stderr == b"", outcome.stderr.decode()  # no Python exception escaped as 999
+    if outcome.exit_code:
+        reply = json.loads(outcome.stdout)
+        assert isinstance(reply["code"], int) and reply["msg"]
