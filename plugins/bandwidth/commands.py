@@ -52,12 +52,14 @@ def _prev_result(bw: Bandwidth) -> Result | None:
 
     try:
         parsed = parse_result(bw.prev_result, bw.cni_version)
-    except CNIError as err:
-        raise _fail(f"could not parse prevResult: {err.msg}") from None
+    except CNIError as err:  # Go's text in front; the code and the field named stay
+        raise CNIError(err.code, f"could not parse prevResult: {err.msg}", err.details) from None
     try:
         return as_current(convert(parsed, bw.cni_version or parsed.cniVersion))
     except CNIError as err:
-        raise _fail(f"could not convert result to current version: {err.msg}") from None
+        raise CNIError(
+            err.code, f"could not convert result to current version: {err.msg}", err.details
+        ) from None
 
 
 def _ticks_per_usec() -> float:
