@@ -7,40 +7,24 @@ kernel is touched; a failed ADD removes what it made.
 
 from __future__ import annotations
 
-import errno
-
 from libcni.types.errors import CNIError, ErrCode
-from pkg.ns import NetNS, NetNSNotFound
+from pkg.netlink import NetlinkError, Rtnl, to_cni_error
+from pkg.ns import NetNS
 
-from . import shaping
+from . import kernel, shaping, tcmsg
 from .config import Bandwidth, load
-from .rtnl import (
-    Link,
-    Rtnl,
-    encode_ifb_add,
-    encode_ingress_add,
-    encode_link_del,
-    encode_qdisc_del,
-    encode_redirect_filter_add,
-    encode_tbf_add,
-)
 
 TYPE_CHECKING = False  # `typing` costs ~4 ms of a cold call; annotations are strings
 if TYPE_CHECKING:  # pragma: no cover
     from libcni.skel import CmdArgs
     from libcni.types.results import AnyResult, Result
+    from pkg.netlink import Link
 
 PSCHED = "/proc/net/psched"
 
 
 def _fail(text: str) -> CNIError:
     return CNIError(ErrCode.INTERNAL, text)
-
-
-def _go_errno(err: OSError) -> str:
-    """An errno as Go prints it ("file exists")."""
-    text = err.strerror or str(err)
-    return text[:1].lower() + text[1:]
 
 
 def _prev_result(bw: Bandwidth) -> Result | None:
@@ -94,23 +78,19 @@ def _host_interface(result: Result, ifname: str, ns: NetNS, host: Rtnl) -> Link:
     (Go's getHostInterface, same messages)."""
     if not result.interfaces:
         raise _fail("no interfaces provided")
-    with Rtnl(ns.netlink_socket()) as inside:
-        try:
-            link = inside.link(ifname)
-        except OSError as err:
-            text = f'could not look up "{ifname}": {_go_errno(err)}'
-            raise _fail(f"container interface {ifname} has no veth peer: {text}") from None
+    prefix = f"container interface {ifname} has no veth peer"
+    try:
+        with ns.rtnl() as inside:
+            link = inside.get_link(ifname)
+    except NetlinkError as err:
+        raise _fail(f'{prefix}: could not look up "{ifname}": {err}') from None
     if link is None:
-        raise _fail(
-            f'container interface {ifname} has no veth peer: could not look up "{ifname}": Link not found'
-        )
+        raise _fail(f'{prefix}: could not look up "{ifname}": Link not found')
     if link.kind != "veth":
-        raise _fail(
-            f'container interface {ifname} has no veth peer: interface "{ifname}" was not a veth interface'
-        )
+        raise _fail(f'{prefix}: interface "{ifname}" was not a veth interface')
     if link.peer_index <= 0:
-        raise _fail(f"container interface {ifname} has no veth peer: no peer index")
-    peer = host.link(index=link.peer_index)
+        raise _fail(f"{prefix}: no peer index")
+    peer = host.get_link_by_index(link.peer_index)
     if peer is None:
         raise _fail(f"veth peer with index {link.peer_index} is not in host ns")
     if not any(iface.sandbox == "" and iface.name == peer.name for iface in result.interfaces):
@@ -142,17 +122,13 @@ def cmd_add(args: CmdArgs) -> AnyResult:
     _check_rates(bw)
     plan = shaping.plan(bw.entry, bw.name, args.container_id, _ticks_per_usec())
 
-    with _open_netns(args.netns) as ns, Rtnl() as host:
+    with _open_netns(args.netns) as ns, Rtnl.open() as host:
         veth = _host_interface(prev, args.ifname, ns, host)
-        undo: list[bytes] = []
+        made: list[tuple[int, int, int]] = []  # (ifindex, handle, parent) of qdiscs, or (ifb index, 0, 0)
         try:
-            ifb = _shape(host, veth, plan, undo)
+            ifb = _shape(host, veth, plan, made)
         except BaseException:
-            for request in reversed(undo):
-                try:
-                    host.request(request)
-                except OSError:
-                    pass
+            _undo(host, made)
             raise
     if ifb is not None:
         from libcni.types.results import Interface
@@ -161,32 +137,36 @@ def cmd_add(args: CmdArgs) -> AnyResult:
     return prev
 
 
-def _step(host: Rtnl, request: bytes, what: str) -> None:
-    try:
-        host.request(request)
-    except OSError as err:
-        if err.errno in (errno.EBUSY, errno.EAGAIN):
-            raise CNIError(ErrCode.TRY_AGAIN_LATER, f"{what}: {_go_errno(err)}") from None
-        raise _fail(f"{what}: {_go_errno(err)}") from None
-
-
-def _shape(host: Rtnl, veth: Link, plan: shaping.Plan, undo: list[bytes]) -> Link | None:
-    """Make the plan's qdiscs, filter and ifb in Go's order, recording how to undo each step."""
+def _shape(host: Rtnl, veth: Link, plan: shaping.Plan, made: list) -> Link | None:
+    """Make the plan's qdiscs, filter and ifb in Go's order, recording each for a rollback."""
     if plan.ingress is not None:
-        _step(host, encode_tbf_add(veth.index, plan.ingress), "create qdisc")
-        undo.append(encode_qdisc_del(veth.index, shaping.TBF_HANDLE, shaping.ROOT_PARENT))
+        kernel.create(host, tcmsg.RTM_NEWQDISC, tcmsg.tbf_qdisc(veth.index, plan.ingress), "create qdisc")
+        made.append((veth.index, shaping.TBF_HANDLE, shaping.ROOT_PARENT))
     if plan.egress is None:
         return None
-    _step(host, encode_ifb_add(plan.ifb, veth.mtu), "adding link")
-    ifb = host.link(plan.ifb)
+    kernel.add_ifb(host, plan.ifb, veth.mtu)
+    ifb = host.get_link(plan.ifb)
     if ifb is None:
-        raise _fail(f"get ifb device: Link not found: {plan.ifb}")
-    undo.append(encode_link_del(ifb.index))
-    _step(host, encode_ingress_add(veth.index), "create ingress qdisc")
-    undo.append(encode_qdisc_del(veth.index, shaping.INGRESS_HANDLE, shaping.INGRESS_PARENT))
-    _step(host, encode_redirect_filter_add(veth.index, ifb.index), "add filter")
-    _step(host, encode_tbf_add(ifb.index, plan.egress), "create ifb qdisc: create qdisc")
+        raise _fail("get ifb device: Link not found")
+    made.append((ifb.index, 0, 0))
+    kernel.create(host, tcmsg.RTM_NEWQDISC, tcmsg.ingress_qdisc(veth.index), "create ingress qdisc")
+    made.append((veth.index, shaping.INGRESS_HANDLE, shaping.INGRESS_PARENT))
+    kernel.create(host, tcmsg.RTM_NEWTFILTER, tcmsg.redirect_filter(veth.index, ifb.index), "add filter")
+    kernel.create(
+        host, tcmsg.RTM_NEWQDISC, tcmsg.tbf_qdisc(ifb.index, plan.egress), "create ifb qdisc: create qdisc"
+    )
     return ifb
+
+
+def _undo(host: Rtnl, made: list) -> None:
+    for ifindex, handle, parent in reversed(made):
+        try:
+            if handle:
+                kernel.delete_qdisc(host, ifindex, handle, parent)
+            else:
+                host.del_link(index=ifindex)
+        except (OSError, CNIError):
+            pass
 
 
 # --- DEL -----------------------------------------------------------------------------------------
@@ -198,57 +178,36 @@ def cmd_del(args: CmdArgs) -> None:
     bw = load(args)
     prev = _prev_result(bw)
     ifb_name = shaping.ifb_name(bw.name, args.container_id)
-    with Rtnl() as host:
-        ifb = host.link(ifb_name)
+    with Rtnl.open() as host:
+        ifb = host.get_link(ifb_name)
         if prev is not None and bw.entry is not None and not bw.entry.is_zero and args.netns:
             _unshape_veth(bw, args, prev, host, ifb)
-        if ifb is None:
-            return
-        if ifb.kind != "ifb":  # a device of that name that is not ours: leave it
+        if ifb is None or ifb.kind != "ifb":  # none, or a device of that name that is not ours
             return
         try:
-            host.request(encode_link_del(ifb.index))
-        except OSError as err:
-            if err.errno not in (errno.ENODEV, errno.ENOENT):
-                raise _fail(f'failed to delete "{ifb_name}": {_go_errno(err)}') from None
+            host.del_link(index=ifb.index)
+        except NetlinkError as err:
+            raise to_cni_error(err, f'failed to delete "{ifb_name}"') from None
 
 
 def _unshape_veth(bw: Bandwidth, args: CmdArgs, prev: Result, host: Rtnl, ifb: Link | None) -> None:
     """Best effort: the root tbf if it has this config's numbers, the ingress qdisc if all it
     redirects to is this pod's ifb."""
     try:
-        ns = NetNS.open(args.netns)
-    except (NetNSNotFound, CNIError):
-        return
-    with ns:
-        try:
+        with NetNS.open(args.netns) as ns:
             veth = _host_interface(prev, args.ifname, ns, host)
-        except CNIError:
-            return
-    try:
-        qdiscs = host.qdiscs(veth.index)
         plan = shaping.plan(bw.entry, bw.name, args.container_id, _ticks_per_usec())
-        for qdisc in qdiscs:
-            if (
-                plan.ingress is not None
-                and qdisc.parent == shaping.ROOT_PARENT
-                and qdisc.handle == shaping.TBF_HANDLE
-                and qdisc.tbf == plan.ingress
-            ):
-                _quiet(host, encode_qdisc_del(veth.index, qdisc.handle, qdisc.parent))
+        for qdisc in kernel.qdiscs(host, veth.index):
+            ours = False
+            if qdisc.parent == shaping.ROOT_PARENT and qdisc.handle == shaping.TBF_HANDLE:
+                ours = plan.ingress is not None and qdisc.tbf == plan.ingress
             elif ifb is not None and qdisc.kind == "ingress" and qdisc.handle == shaping.INGRESS_HANDLE:
-                filters = [f for f in host.filters(veth.index, shaping.INGRESS_HANDLE) if f.actions]
-                if filters and all(a.ifindex == ifb.index for f in filters for a in f.actions):
-                    _quiet(host, encode_qdisc_del(veth.index, qdisc.handle, qdisc.parent))
+                found = [f for f in kernel.filters(host, veth.index, shaping.INGRESS_HANDLE) if f.actions]
+                ours = bool(found) and all(a.ifindex == ifb.index for f in found for a in f.actions)
+            if ours:
+                kernel.delete_qdisc(host, veth.index, qdisc.handle, qdisc.parent)
     except (OSError, CNIError):
         return
-
-
-def _quiet(host: Rtnl, request: bytes) -> None:
-    try:
-        host.request(request)
-    except OSError:
-        pass
 
 
 # --- CHECK ---------------------------------------------------------------------------------------
@@ -259,24 +218,23 @@ def cmd_check(args: CmdArgs) -> None:
     prev = _prev_result(bw)
     if prev is None:
         raise _fail("must be called as a chained plugin")
-    with _open_netns(args.netns) as ns, Rtnl() as host:
+    with _open_netns(args.netns) as ns, Rtnl.open() as host:
         veth = _host_interface(prev, args.ifname, ns, host)
         if bw.entry is None or bw.entry.is_zero:
             return
         plan = shaping.plan(bw.entry, bw.name, args.container_id, _ticks_per_usec())
+        on_veth = kernel.qdiscs(host, veth.index)
         if plan.ingress is not None:
-            problem = shaping.tbf_mismatch(plan.ingress, host.qdiscs(veth.index))
-            if problem:
-                raise _fail(problem)
+            _raise_if(shaping.tbf_mismatch(plan.ingress, on_veth))
         if plan.egress is not None:
-            ifb = host.link(plan.ifb)
+            ifb = host.get_link(plan.ifb)
             if ifb is None:
                 raise _fail("get ifb device: Link not found")
-            problem = shaping.tbf_mismatch(plan.egress, host.qdiscs(ifb.index))
-            if problem:
-                raise _fail(problem)
-            problem = shaping.redirect_mismatch(
-                host.qdiscs(veth.index), host.filters(veth.index, shaping.INGRESS_HANDLE), ifb.index, plan.ifb
-            )
-            if problem:
-                raise _fail(problem)
+            _raise_if(shaping.tbf_mismatch(plan.egress, kernel.qdiscs(host, ifb.index)))
+            redirects = kernel.filters(host, veth.index, shaping.INGRESS_HANDLE)
+            _raise_if(shaping.redirect_mismatch(on_veth, redirects, ifb.index, plan.ifb))
+
+
+def _raise_if(problem: str) -> None:
+    if problem:
+        raise _fail(problem)

@@ -11,7 +11,9 @@ import pytest
 
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.gomodel import parse_model
-from plugins.bandwidth import rtnl, shaping
+from pkg.netlink import wire
+from pkg.netlink.constants import IFLA_IFNAME, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, IFLA_TXQLEN
+from plugins.bandwidth import shaping, tcmsg
 from plugins.bandwidth.config import LOAD_ERROR_PREFIX, decode, load, validate
 from plugins.bandwidth.models import BandwidthConf
 from plugins.bandwidth.shaping import Entry, Qdisc, Tbf
@@ -81,8 +83,8 @@ def test_tbf_mismatch():
 
 def test_redirect_mismatch():
     ingress = Qdisc("ingress", shaping.INGRESS_HANDLE, shaping.INGRESS_PARENT, None)
-    good = rtnl.Filter("u32", shaping.INGRESS_HANDLE, 1, 3, 0x10001, (rtnl.Action("mirred", 4, 1, 7),))
-    other = rtnl.Filter("u32", shaping.INGRESS_HANDLE, 1, 3, 0x10001, (rtnl.Action("mirred", 4, 1, 8),))
+    good = tcmsg.Filter("u32", shaping.INGRESS_HANDLE, 1, 3, 0x10001, (tcmsg.Action("mirred", 4, 1, 7),))
+    other = tcmsg.Filter("u32", shaping.INGRESS_HANDLE, 1, 3, 0x10001, (tcmsg.Action("mirred", 4, 1, 8),))
     assert shaping.redirect_mismatch([ingress], [good], 7, "bwpx") == ""
     assert shaping.redirect_mismatch([], [good], 7, "bwpx") == "Failed to find the ingress qdisc"
     assert (
@@ -167,57 +169,54 @@ def test_validate_ingress_first():
         validate(bw)
 
 
-# --- netlink encoding ----------------------------------------------------------------------------
+# --- netlink payloads ----------------------------------------------------------------------------
 
 
-def _walk(data: bytes, offset: int) -> dict[int, bytes]:
-    return rtnl.attrs(data, offset)
-
-
-def test_tbf_message():
-    msg = rtnl.encode_tbf_add(7, Tbf(1_000_000, 35_000, 156_250))
-    length, kind, flags, _, _ = struct.unpack_from("=IHHII", msg)
-    assert (length, kind) == (len(msg), rtnl.RTM_NEWQDISC)
-    assert flags == rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
-    body = msg[16:]
-    ifindex, qdisc = rtnl.parse_qdisc(body)  # the dump format is the request format
+def test_tbf_payload():
+    body = tcmsg.tbf_qdisc(7, Tbf(1_000_000, 35_000, 156_250))
+    ifindex, qdisc = tcmsg.parse_qdisc(body)  # the dump format is the request format
     assert ifindex == 7
     assert qdisc == Qdisc("tbf", shaping.TBF_HANDLE, shaping.ROOT_PARENT, Tbf(1_000_000, 35_000, 156_250))
-    options = rtnl.attrs(rtnl.attrs(body, 20)[rtnl.TCA_OPTIONS])
-    assert rtnl.TCA_TBF_RATE64 not in options  # only past 32 bits, like Go's netlink library
-    big = rtnl.parse_qdisc(rtnl.encode_tbf_add(7, Tbf(5 << 30, 1, 1))[16:])[1]
+    options = wire.attr_map(wire.attr_map(body, 20)[tcmsg.TCA_OPTIONS])
+    assert tcmsg.TCA_TBF_RATE64 not in options  # only past 32 bits, like Go's netlink library
+    rate_spec = options[tcmsg.TCA_TBF_PARMS][:12]
+    assert rate_spec == struct.pack("=BBHhHI", 0, 0, 0, 0, 0, 1_000_000)  # no cell_log, link layer unspec
+    big = tcmsg.parse_qdisc(tcmsg.tbf_qdisc(7, Tbf(5 << 30, 1, 1)))[1]
     assert big.tbf.rate == 5 << 30
 
 
-def test_redirect_filter_message():
-    msg = rtnl.encode_redirect_filter_add(7, 9)
-    parsed = rtnl.parse_filter(msg[16:])
-    assert parsed == rtnl.Filter(
+def test_ingress_payload():
+    body = tcmsg.ingress_qdisc(3)
+    assert tcmsg.parse_qdisc(body) == (
+        3,
+        Qdisc("ingress", shaping.INGRESS_HANDLE, shaping.INGRESS_PARENT, None),
+    )
+    assert wire.attr_map(body, 20)[tcmsg.TCA_OPTIONS] == b""
+
+
+def test_redirect_filter_payload():
+    body = tcmsg.redirect_filter(7, 9)
+    assert tcmsg.parse_filter(body) == tcmsg.Filter(
         kind="u32",
         parent=shaping.INGRESS_HANDLE,
         priority=1,
         protocol=shaping.ETH_P_ALL,
         classid=shaping.FILTER_CLASSID,
-        actions=(rtnl.Action("mirred", 4, 1, 9), rtnl.Action("mirred", 0, 1, 9)),
+        actions=(tcmsg.Action("mirred", 4, 1, 9), tcmsg.Action("mirred", 0, 1, 9)),
     )
-    sel = rtnl.attrs(rtnl.attrs(msg[16:], 20)[rtnl.TCA_OPTIONS])[rtnl.TCA_U32_SEL]
+    sel = wire.attr_map(wire.attr_map(body, 20)[tcmsg.TCA_OPTIONS])[tcmsg.TCA_U32_SEL]
     assert sel == bytes([1, 0, 1, 0]) + bytes(12) + bytes(16)  # terminal, one all-zero key
 
 
-def test_ifb_message():
-    msg = rtnl.encode_ifb_add("bwp0123456789ab", 1400)
-    _, kind, _, _, _ = struct.unpack_from("=IHHII", msg)
-    assert kind == rtnl.RTM_NEWLINK
-    body = msg[16:]
+def test_ifb_payload():
+    body = tcmsg.ifb_link("bwp0123456789ab", 1400)
     family, _, _, flags, change = struct.unpack_from("=BxHiII", body)
     assert (family, flags & 1, change & 1) == (0, 1, 1)
-    found = rtnl.attrs(body, 16)
-    assert found[rtnl.IFLA_IFNAME] == b"bwp0123456789ab\0"
-    assert struct.unpack("=I", found[rtnl.IFLA_MTU])[0] == 1400
-    assert struct.unpack("=I", found[rtnl.IFLA_TXQLEN])[0] == 0
-    assert rtnl.attrs(found[rtnl.IFLA_LINKINFO])[rtnl.IFLA_INFO_KIND] == b"ifb"
-    link = rtnl.parse_link(body)
-    assert (link.name, link.kind, link.mtu) == ("bwp0123456789ab", "ifb", 1400)
+    found = wire.attr_map(body, 16)
+    assert found[IFLA_IFNAME] == b"bwp0123456789ab\0"
+    assert struct.unpack("=I", found[IFLA_MTU])[0] == 1400
+    assert struct.unpack("=I", found[IFLA_TXQLEN])[0] == 0
+    assert wire.attr_map(found[IFLA_LINKINFO])[IFLA_INFO_KIND] == b"ifb"
 
 
 # --- no input makes anything but a CNI error ----------------------------------------------------
