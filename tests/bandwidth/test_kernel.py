@@ -16,6 +16,9 @@ from tests.bandwidth.conftest import HOST_VETH, NETWORK, Pod, bw_conf, without_e
 pytestmark = pytest.mark.kernel
 
 BOTH = {"ingressRate": 8_000_000, "ingressBurst": 80_000, "egressRate": 16_000_000, "egressBurst": 160_000}
+# what containerd's CRI passes for the pod annotations: the burst is math.MaxInt32 bits, whose
+# transmit time in ticks overflows 32 bits (Go truncates; so must we)
+CRI = {"ingressRate": 1_000_000, "ingressBurst": 2**31 - 1, "egressRate": 2_000_000, "egressBurst": 2**31 - 1}
 GO_VERSIONS = ("0.3.0", "0.3.1", "0.4.0", "1.0.0")  # what 1.1.1 supports
 
 
@@ -74,8 +77,9 @@ def test_add_check_del_like_go(pod_factory, cni_bin, go_dir, version):
         ({"runtimeConfig": {"bandwidth": BOTH}}, ["tbf", "ingress"], True),
         ({"ingressRate": 0, "runtimeConfig": {"bandwidth": BOTH}}, ["noqueue"], False),
         ({}, ["noqueue"], False),
+        ({"runtimeConfig": {"bandwidth": CRI}}, ["tbf", "ingress"], True),
     ],
-    ids=["ingress-only", "egress-only", "runtimeConfig", "config-entry-wins", "nothing"],
+    ids=["ingress-only", "egress-only", "runtimeConfig", "config-entry-wins", "nothing", "cri-max-burst"],
 )
 def test_directions_like_go(pod_factory, cni_bin, go_dir, keys, veth_kinds, has_ifb):
     ours, go = twin_pods(pod_factory)
@@ -91,10 +95,11 @@ def test_directions_like_go(pod_factory, cni_bin, go_dir, keys, veth_kinds, has_
         assert pod.ifbs() == []
 
 
+@pytest.mark.parametrize("rates", [BOTH, CRI], ids=["rates", "cri-max-burst"])
 @pytest.mark.parametrize("first, second", [("ours", "go"), ("go", "ours")])
-def test_one_deletes_and_checks_what_the_other_made(pod, cni_bin, go_dir, first, second):
+def test_one_deletes_and_checks_what_the_other_made(pod, cni_bin, go_dir, first, second, rates):
     dirs = {"ours": cni_bin, "go": go_dir}
-    conf = bw_conf(pod, **BOTH)
+    conf = bw_conf(pod, **rates)
     pod.run(dirs[first], "ADD", conf).ok()
     check = pod.run(dirs[second], "CHECK", conf)
     assert (check.code, check.stdout) == (0, ""), check.stdout
