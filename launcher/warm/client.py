@@ -23,7 +23,7 @@ import sys
 from . import protocol
 from .context import ROOT, address
 
-SERVED = frozenset({"bridge", "host-local", "tuning", "portmap"})
+SERVED = frozenset({"bridge", "host-local", "tuning", "portmap", "bandwidth"})
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 

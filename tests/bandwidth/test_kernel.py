@@ -226,3 +226,24 @@ def test_mtu_follows_the_host_veth(pod, cni_bin):
     pod.host.run("ip", "link", "set", HOST_VETH, "mtu", "1400")
     pod.run(cni_bin, "ADD", bw_conf(pod, **BOTH)).ok()
     assert [link["mtu"] for link in pod.ifbs()] == [1400]
+
+
+def test_served_by_the_warm_server(pod, cni_bin):
+    """bandwidth is one of the programs the warm server serves: ADD, CHECK and DEL through it give
+    the same kernel state as cold calls."""
+    from tests.harness import PluginRunner
+    from tests.kernel.test_warm import WARM, served, start_server, stop_servers
+
+    conf = bw_conf(pod, **BOTH)
+    try:
+        start_server(PluginRunner(cni_bin, pod.host))
+        before = served(pod.host)
+        result = pod.run(cni_bin, "ADD", conf, env=WARM).ok().json
+        assert result["interfaces"][-1]["name"] == ifb_name(NETWORK, pod.container_id)
+        assert len(pod.ifbs()) == 1
+        assert pod.run(cni_bin, "CHECK", conf, env=WARM).ok().stdout == ""
+        pod.run(cni_bin, "DEL", conf, env=WARM).ok()
+        assert pod.ifbs() == []
+        assert served(pod.host) >= before + 3
+    finally:
+        stop_servers(pod.host)
