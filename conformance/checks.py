@@ -623,11 +623,6 @@ class Stderr(Check):
 # --- traffic control ------------------------------------------------------------------------------
 
 
-def _tc_json(ns, argv: list[str]) -> list[dict]:
-    text = ns.run(["tc", "-j", *argv])
-    return json.loads(text) if text.strip() else []
-
-
 @dataclass(frozen=True)
 class Qdisc(Check):
     """A qdisc on a device (read with `tc -j -d qdisc show`): its kind at the root (or, with
@@ -646,7 +641,7 @@ class Qdisc(Check):
         dev = ctx.resolve(self.dev)
         if ns.link(dev) is None:
             return [] if not self.present else [f"{self.ns}: no device {dev}"]
-        qdiscs = _tc_json(ns, ["-d", "qdisc", "show", "dev", dev])
+        qdiscs = ns.qdiscs(dev)
         found = [
             q
             for q in qdiscs
@@ -680,7 +675,7 @@ class Redirect(Check):
     def evaluate(self, ctx, outcome) -> list[str]:
         ns = ctx.ns(self.ns)
         dev, to = ctx.resolve(self.dev), ctx.resolve(self.to)
-        filters = _tc_json(ns, ["filter", "show", "dev", dev, "ingress"]) if ns.link(dev) is not None else []
+        filters = ns.ingress_filters(dev)
         actions = [a for f in filters for a in f.get("options", {}).get("actions", [])]
         redirects = [a for a in actions if a.get("kind") == "mirred" and a.get("to_dev") == to]
         found = bool(redirects) and len(redirects) == len(actions)
