@@ -112,10 +112,11 @@ def tbf(rate_bits: int, burst_bits: int, ticks_per_usec: float) -> Tbf:
     """The tbf Go creates for a rate (bits/s) and burst (bits): createTBF's arithmetic."""
     rate = rate_bits // 8
     burst = (burst_bits // 8) & MAX_UINT32
-    xmit_time = _go_uint32(burst * TIME_UNITS_PER_SEC / rate)
-    buffer = _go_uint32(xmit_time * ticks_per_usec)
-    latency = TIME_UNITS_PER_SEC * (LATENCY_MS / 1000.0)
-    limit = (_go_uint32(rate * latency / TIME_UNITS_PER_SEC) + burst) & MAX_UINT32
+    # float64 steps in Go's order (each rounded), so even rates past 2^53 round as Go's do
+    xmit_time = _go_uint32(float(burst) * float(TIME_UNITS_PER_SEC) / float(rate))
+    buffer = _go_uint32(float(xmit_time) * ticks_per_usec)
+    latency = float(TIME_UNITS_PER_SEC) * (LATENCY_MS / 1000.0)
+    limit = (_go_uint32(float(rate) * latency / float(TIME_UNITS_PER_SEC)) + burst) & MAX_UINT32
     return Tbf(rate=rate, limit=limit, buffer=buffer)
 
 
