@@ -138,7 +138,7 @@ def _add(
 
     bridge_iface.mac = bridge_by_name(nl, conf.bridge).mac
     if not conf.dns.is_empty():
-        result.dns = conf.dns.replace()  # a copy: the config's own record stays as it was
+        result.dns = conf.dns.replace()
     return result
 
 

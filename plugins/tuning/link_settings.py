@@ -96,8 +96,8 @@ def restore(nl: Rtnl, index: int, ifname: str, saved: SavedLink) -> list[str]:
         steps.append(("promiscuous mode", lambda: set_promisc(nl, index, ifname, bool(saved.promisc))))
     if saved.allmulti is not None:
         steps.append(("all-multicast mode", lambda: set_allmulti(nl, index, ifname, bool(saved.allmulti))))
-    txqlen = saved.txQLen
-    if txqlen is not None:
+    if saved.txQLen is not None:
+        txqlen = saved.txQLen
         steps.append(("transmit queue length", lambda: set_txqlen(nl, index, ifname, txqlen)))
     failures = []
     for what, step in steps:
