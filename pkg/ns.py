@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from libcni.types.errors import CNIError, ErrCode
+from libcni.types.errors import CNIError, ErrCode, errno_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
@@ -36,8 +36,8 @@ def _fs_magic(path: str) -> int:
     if _libc.statfs(os.fsencode(path), buf) != 0:
         err = ctypes.get_errno()
         if err == errno.ENOENT:
-            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to Statfs "{path}": {os.strerror(err)}')
-        raise CNIError(ErrCode.INTERNAL, f'failed to Statfs "{path}": {os.strerror(err)}')
+            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to Statfs "{path}": {errno_text(err)}')
+        raise CNIError(ErrCode.INTERNAL, f'failed to Statfs "{path}": {errno_text(err)}')
     return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
 
 
@@ -66,9 +66,13 @@ class NetNS:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError as err:
-            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to open netns "{path}": {err.strerror}') from None
+            raise NetNSNotFound(
+                ErrCode.INTERNAL, f'failed to open netns "{path}": {errno_text(err.errno)}'
+            ) from None
         except OSError as err:
-            raise CNIError(ErrCode.INTERNAL, f'failed to open netns "{path}": {err.strerror}') from None
+            raise CNIError(
+                ErrCode.INTERNAL, f'failed to open netns "{path}": {errno_text(err.errno)}'
+            ) from None
         return cls(path, fd)
 
     @classmethod
