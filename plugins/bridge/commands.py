@@ -11,7 +11,7 @@ from libcni.types.results import Interface, Result, convert
 from libcni.types.version import FAMILY_020, family_of
 from pkg import ipam, ipmasq, spoofcheck, sysctl
 
-from .config import BridgeConf, load, validate_for_add
+from .config import BridgeRecord, load, validate_for_add
 from .gateways import calc_gateways
 from .rollback import Rollback
 
@@ -41,7 +41,7 @@ def open_netns(path: str) -> NetNS:
 
 
 def cmd_add(args: CmdArgs) -> Result:
-    conf = load(args.stdin_data, args.args)
+    conf = load(args.conf, args.args)
     validate_for_add(conf)
     if not conf.is_layer3 and family_of(args.config_version) is FAMILY_020:
         # Go creates everything and then fails to print; fail before touching anything.
@@ -67,7 +67,7 @@ def cmd_add(args: CmdArgs) -> Result:
 
 
 def _add(
-    args: CmdArgs, conf: BridgeConf, ipr: IPRoute, netns: NetNS, bridge: Any, rollback: Rollback
+    args: CmdArgs, conf: BridgeRecord, ipr: IPRoute, netns: NetNS, bridge: Any, rollback: Rollback
 ) -> Result:
     from pkg.link import create_veth, delete_link, get_link, mac
 
@@ -132,7 +132,7 @@ def _add(
 
 def _add_layer3(
     args: CmdArgs,
-    conf: BridgeConf,
+    conf: BridgeRecord,
     ipr: IPRoute,
     cipr: IPRoute,
     netns: NetNS,
@@ -228,7 +228,7 @@ def _wait_port_up(ipr: IPRoute, host_name: str) -> Any:
 
 def cmd_del(args: CmdArgs) -> None:
     """Idempotent: a missing netns, interface, rule or allocation is not an error."""
-    conf = load(args.stdin_data, args.args)
+    conf = load(args.conf, args.args)
     if args.netns:
         _delete_container_link(args)
     first_error: CNIError | None = None
@@ -269,7 +269,7 @@ def _delete_container_link(args: CmdArgs) -> None:
 def cmd_check(args: CmdArgs) -> None:
     from .check import check
 
-    conf = load(args.stdin_data, args.args)
+    conf = load(args.conf, args.args)
     with open_netns(args.netns) as netns:
         if conf.is_layer3:  # Go delegates even without IPAM and so always fails in L2 mode
             ipam.exec_check(conf.ipam_type, args)
@@ -281,7 +281,7 @@ def cmd_check(args: CmdArgs) -> None:
 
 def cmd_gc(args: CmdArgs) -> None:
     """Remove masquerade rules of this network's attachments that are no longer valid."""
-    conf = load(args.stdin_data, args.args)
+    conf = load(args.conf, args.args)
     attachments = [(a.containerID, a.ifname) for a in conf.gc_valid_attachments()]
     ipmasq.gc(conf.name, attachments)
     if conf.is_layer3:
@@ -289,7 +289,7 @@ def cmd_gc(args: CmdArgs) -> None:
 
 
 def cmd_status(args: CmdArgs) -> None:
-    conf = load(args.stdin_data, args.args)
+    conf = load(args.conf, args.args)
     from pkg.link import get_link, kind
     from pkg.netlink import iproute
 

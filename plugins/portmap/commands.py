@@ -46,7 +46,7 @@ def load(
     """Parse the config; the backend probes are parameters so parse-only callers can skip them."""
     try:
         return parse_config(
-            args.stdin_data,
+            args.conf,
             args.ifname,
             iptables_usable=iptables_usable,
             nftables_usable=nftables_usable,

@@ -56,7 +56,7 @@ def _add_result(prev: AnyResult, ifname: str, mac: str, version: str) -> AnyResu
 
 
 def cmd_add(args: CmdArgs) -> AnyResult:
-    reject_duplicate_sysctl_keys(args.stdin_data)
+    reject_duplicate_sysctl_keys(args.conf)
     tuning = load(args)
     sysctls.check_allowlist(tuning.sysctl)
     sysctls.check_ifname(args.ifname)
@@ -144,7 +144,7 @@ def _restore_link(ns: NetNS, ifname: str, saved: backup.SavedLink, backup_file: 
 
 
 def cmd_check(args: CmdArgs) -> None:
-    reject_duplicate_sysctl_keys(args.stdin_data)
+    reject_duplicate_sysctl_keys(args.conf)
     tuning = load(args)
     prev = _prev_result(tuning)
     as_current(convert(prev, args.config_version))  # must be a valid result (Go's NewResultFromResult)
