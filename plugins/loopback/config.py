@@ -29,11 +29,11 @@ class Loopback(namedtuple("Loopback", "cni_version prev_result")):
 
 
 def load(args: CmdArgs) -> Loopback:
-    # Temporary stand-in until the lean decoder lands: the pydantic model decodes.
-    from libcni.types.config import load_conf
-    from plugins.loopback.models import LoopbackConf
+    """The config as Go's types.NetConf (loopback has no keys of its own, so the shared table)."""
+    from libcni.types.netconf import load as load_conf
+    from libcni.types.netconf_schema import NetConf
 
-    conf = load_conf(LoopbackConf, args.stdin_data, prefix=PARSE_ERROR_PREFIX)
+    conf = load_conf(NetConf, args.conf, prefix=PARSE_ERROR_PREFIX)
     prev = None
     if conf.prevResult is not None:
         from libcni.types.results import as_current, convert, parse_result

@@ -157,8 +157,6 @@ print(json.dumps({"code": out.exit_code, "modules": sorted(m for m in sys.module
 
 @pytest.mark.parametrize("command", ["ADD", "CHECK", "DEL"])
 def test_verbs_import_neither_pyroute2_nor_pydantic(sandbox, command):
-    if command == "ADD" and not os.path.exists(os.path.join(ROOT, "libcni", "lean.py")):
-        pytest.xfail("ADD decodes with the pydantic model until the lean decoder (libcni/lean.py) lands")
     if command == "CHECK":
         sandbox.ns.run("ip", "link", "set", "lo", "up")
     proc = subprocess.run(
