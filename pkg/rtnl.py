@@ -52,7 +52,7 @@ def _request(sock: socket.socket, msg_type: int, flags: int, body: bytes) -> lis
     sock.sendto(_HEADER.pack(_HEADER.size + len(body), msg_type, flags, seq, 0) + body, (0, 0))
     replies: list[tuple[int, bytes]] = []
     while True:
-        data = sock.recv(65536)
+        data = sock.recv(262144)
         offset = 0
         while offset + _HEADER.size <= len(data):
             length, kind, _, msg_seq, _ = _HEADER.unpack_from(data, offset)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from libcni.types.errors import CNIError, ErrCode
 from pkg import rtnl
 from pkg.ns import NetNS, NetNSNotFound
-from plugins.loopback.config import load
-from plugins.loopback.report import IFNAME, MAC, loopback_addresses, render
+
+IFNAME = "lo"  # whatever CNI_IFNAME says
 
 if TYPE_CHECKING:  # pragma: no cover
     from libcni.skel import CmdArgs
@@ -27,6 +27,9 @@ def _lo_socket(netns_path: str) -> socket.socket:
 
 
 def cmd_add(args: CmdArgs) -> AnyResult | bytes:
+    from plugins.loopback.config import load
+    from plugins.loopback.report import loopback_addresses, render
+
     conf = load(args)
     with _lo_socket(args.netns) as sock:
         index, _ = rtnl.link_by_name(sock, IFNAME)
@@ -44,6 +47,7 @@ def _newest_result(sandbox: str, v4: str | None, v6: str | None) -> AnyResult:
     to 0.1.0 (ip4/ip6) by the skeleton."""
     from libcni.types.results import Interface, IPConfig, Result
     from libcni.types.version import CURRENT
+    from plugins.loopback.report import MAC
 
     ips = [IPConfig(interface=0, address=address) for address in (v4, v6) if address is not None]
     return Result(cniVersion=CURRENT, interfaces=[Interface(name=IFNAME, mac=MAC, sandbox=sandbox)], ips=ips)

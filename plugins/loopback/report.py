@@ -14,7 +14,7 @@ import socket
 
 from libcni.types.errors import CNIError, ErrCode, encode_json
 
-IFNAME = "lo"
+IFNAME = "lo"  # the plugin only ever works on lo
 MAC = "00:00:00:00:00:00"
 
 
