@@ -39,7 +39,7 @@ schemas: setup
 
 # Launchers named like the plugins, running this checkout (usable as CNI_PATH).
 shims: setup
-	$(PY) -m pkg.shims build/shims
+	$(PY) -m launcher.shims build/shims
 
 demo: build
 	scripts/demo

@@ -56,7 +56,7 @@ def main() -> None:
     if os.environ.get("CNI_TEST_ISOLATED") != "1":
         raise SystemExit("run me inside tests/isolated (I create network namespaces)")
     sys.path.insert(0, ROOT)
-    from pkg.shims import write_shims
+    from launcher.shims import write_shims
 
     with tempfile.TemporaryDirectory(prefix="loopback-bench-") as shims:
         write_shims(shims, names=["loopback"])

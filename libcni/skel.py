@@ -286,7 +286,7 @@ def run_call(plugin: Plugin) -> int:
     """One call on this process's real environment, stdin, stdout and stderr; returns the exit code.
 
     A cold process runs it from `main`; a warm server's worker runs it after taking over the
-    caller's stdio, working directory and environment (pkg.warm)."""
+    caller's stdio, working directory and environment (launcher.warm)."""
 
     def read_stdin() -> bytes:
         return sys.stdin.buffer.read() if sys.stdin is not None else b""

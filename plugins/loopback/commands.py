@@ -6,11 +6,10 @@ STATUS have no handler: they succeed once the skeleton accepted the config (Go's
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 
 from libcni.types.errors import CNIError, ErrCode
-from pkg import rtnl
+from pkg.netlink import NetlinkError, to_cni_error
 from pkg.ns import NetNS, NetNSNotFound
 
 IFNAME = "lo"  # whatever CNI_IFNAME says
@@ -18,12 +17,27 @@ IFNAME = "lo"  # whatever CNI_IFNAME says
 if TYPE_CHECKING:  # pragma: no cover
     from libcni.skel import CmdArgs
     from libcni.types.results import AnyResult
+    from pkg.netlink import Link, Rtnl
 
 
-def _lo_socket(netns_path: str) -> socket.socket:
-    """A NETLINK_ROUTE socket in the container's netns."""
+def _rtnl(netns_path: str) -> Rtnl:
+    """rtnetlink in the container's netns."""
     with NetNS.open(netns_path) as netns:
-        return netns.netlink_socket()
+        return netns.rtnl()
+
+
+def _lo(rtnl: Rtnl) -> Link:
+    link = rtnl.get_link(IFNAME)
+    if link is None:
+        raise CNIError(ErrCode.INTERNAL, "Link not found")  # Go's netlink LinkByName
+    return link
+
+
+def _set_lo(rtnl: Rtnl, link: Link, up: bool) -> None:
+    try:
+        rtnl.set_link(link.index, up=up)
+    except NetlinkError as err:
+        raise to_cni_error(err, f"failed to set {IFNAME} {'up' if up else 'down'}") from None
 
 
 def cmd_add(args: CmdArgs) -> AnyResult | bytes:
@@ -31,10 +45,10 @@ def cmd_add(args: CmdArgs) -> AnyResult | bytes:
     from plugins.loopback.report import loopback_addresses, render
 
     conf = load(args)
-    with _lo_socket(args.netns) as sock:
-        index, _ = rtnl.link_by_name(sock, IFNAME)
-        rtnl.set_up(sock, index, True)
-        v4, v6 = loopback_addresses(rtnl.addresses(sock, index))
+    with _rtnl(args.netns) as rtnl:
+        link = _lo(rtnl)
+        _set_lo(rtnl, link, True)
+        v4, v6 = loopback_addresses([(a.family, a.address, a.prefixlen) for a in rtnl.addrs(link.index)])
     if conf.prev_result is not None:
         return conf.prev_result  # passed through, printed in the config's version
     if conf.cni_version:
@@ -57,16 +71,15 @@ def cmd_del(args: CmdArgs) -> None:
     if not args.netns:
         return
     try:
-        sock = _lo_socket(args.netns)
+        rtnl = _rtnl(args.netns)
     except NetNSNotFound:
         return  # the runtime already removed the netns (kubernetes#43014)
-    with sock:
-        index, _ = rtnl.link_by_name(sock, IFNAME)
-        rtnl.set_up(sock, index, False)
+    with rtnl:
+        _set_lo(rtnl, _lo(rtnl), False)
 
 
 def cmd_check(args: CmdArgs) -> None:
-    with _lo_socket(args.netns) as sock:
-        _, flags = rtnl.link_by_name(sock, IFNAME)
-    if not flags & rtnl.IFF_UP:
+    with _rtnl(args.netns) as rtnl:
+        link = _lo(rtnl)
+    if not link.up:
         raise CNIError(ErrCode.INTERNAL, "loopback interface is down")
