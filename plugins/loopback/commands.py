@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from libcni.skel import CmdArgs
     from libcni.types.results import AnyResult
     from pkg.netlink import Link, Rtnl
+    from plugins.loopback.config import Loopback
 
 
 def _rtnl(netns_path: str) -> Rtnl:
@@ -40,11 +41,21 @@ def _set_lo(rtnl: Rtnl, link: Link, up: bool) -> None:
         raise to_cni_error(err, f"failed to set {IFNAME} {'up' if up else 'down'}") from None
 
 
-def cmd_add(args: CmdArgs) -> AnyResult | bytes:
+def prepare_add(args: CmdArgs) -> Loopback:
+    """Everything ADD refuses before the kernel: the config and its prevResult."""
     from plugins.loopback.config import load
+
+    return load(args)
+
+
+# The pure half of each verb (the fuzzer runs these alone); DEL and CHECK decode nothing.
+PREPARE = {"ADD": prepare_add}
+
+
+def cmd_add(args: CmdArgs) -> AnyResult | bytes:
     from plugins.loopback.report import loopback_addresses, render
 
-    conf = load(args)
+    conf = prepare_add(args)
     with _rtnl(args.netns) as rtnl:
         link = _lo(rtnl)
         _set_lo(rtnl, link, True)
