@@ -43,7 +43,9 @@ class NetNS:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as err:
             kind = NetNSNotFound if isinstance(err, FileNotFoundError) else CNIError
-            raise kind(ErrCode.INTERNAL, f'failed to open netns "{path}": {errno_text(err.errno)}') from None
+            raise kind(
+                ErrCode.INTERNAL, f'failed to open netns "{path}": {errno_text(err.errno or 0)}'
+            ) from None
         return cls(path, fd)
 
     @classmethod

@@ -18,10 +18,10 @@ IFNAME = "lo"  # the plugin only ever works on lo
 MAC = "00:00:00:00:00:00"
 
 
-def _go_ip_text(family: int, address: str) -> tuple[str, bool]:
+def _go_ip_text(address: str) -> tuple[str, bool]:
     """(Go's net.IP String(), IsLoopback()) of a kernel address."""
-    ip = ipaddress.ip_address(address)
-    if family == socket.AF_INET6 and ip.ipv4_mapped is not None:  # Go shows and tests it as IPv4
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:  # Go: an IPv4 address
         ip = ip.ipv4_mapped
     return str(ip), ip.is_loopback
 
@@ -34,7 +34,7 @@ def loopback_addresses(addrs: list[tuple[int, str, int]]) -> tuple[str | None, s
         for addr_family, address, prefixlen in addrs:
             if addr_family != family:
                 continue
-            text, loopback = _go_ip_text(family, address)
+            text, loopback = _go_ip_text(address)
             firsts.setdefault(family, f"{text}/{prefixlen}")
             if not loopback:
                 raise CNIError(
