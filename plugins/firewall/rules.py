@@ -1,0 +1,219 @@
+"""The iptables rules of the firewall plugin and the batches that apply them (pure).
+
+Rules are token lists in iptables-save's canonical order, so a saved table can be compared token by
+token. The chains, rules and comments are Go's (plugins/meta/firewall iptables.go and
+ingresspolicy.go), so each implementation's DEL finds what the other's ADD made. A batch only
+names our chains and FORWARD; it never declares a chain that exists (a declaration would flush
+it): a missing chain is created with `-N` inside the batch, which fails (and is retried on a fresh
+snapshot) if a concurrent call created it in between.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+
+Rule = tuple[str, ...]
+
+FORWARD = "FORWARD"
+PRIV_CHAIN = "CNI-FORWARD"
+STAGE1 = "CNI-ISOLATION-STAGE-1"
+STAGE2 = "CNI-ISOLATION-STAGE-2"
+
+RULES_COMMENT = "CNI firewall plugin rules"
+ADMIN_COMMENT = "CNI firewall plugin admin overrides"
+DEFAULT_POLICY_COMMENT = "CNI firewall plugin rules (ingressPolicy: same-bridge|isolated)"
+
+
+def comment(text: str) -> Rule:
+    return ("-m", "comment", "--comment", text)
+
+
+def priv_rule() -> Rule:
+    """FORWARD -> CNI-FORWARD (Go's generateFilterRule)."""
+    return (*comment(RULES_COMMENT), "-j", PRIV_CHAIN)
+
+
+def admin_rule(admin_chain: str) -> Rule:
+    """CNI-FORWARD -> the admin chain, first (Go's generateAdminRule)."""
+    return (*comment(ADMIN_COMMENT), "-j", admin_chain)
+
+
+def address_rules(host: str) -> list[Rule]:
+    """Replies to and traffic from one container address (Go's getPrivChainRules)."""
+    return [
+        ("-d", host, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"),
+        ("-s", host, "-j", "ACCEPT"),
+    ]
+
+
+def policy_comment(policy: str) -> Rule:
+    return comment(f"CNI firewall plugin rules (ingressPolicy: {policy})")
+
+
+def isolation_rules(bridge: str, isolated: bool) -> dict[str, Rule]:
+    """Go's setupIsolationChains rules, by role."""
+    policy = policy_comment("isolated" if isolated else "same-bridge")
+    default = comment(DEFAULT_POLICY_COMMENT)
+    return {
+        "jump": (*default, "-j", STAGE1),
+        "stage1": ("-i", bridge, "!", "-o", bridge, *policy, "-j", STAGE2),
+        "stage1_drop": ("-i", bridge, "-o", bridge, *policy, "-j", "DROP"),
+        "return": (*default, "-j", "RETURN"),
+        "stage2": ("-o", bridge, *default, "-j", "DROP"),
+    }
+
+
+def go_text(rule: Sequence[str]) -> str:
+    """A rule as Go's %v prints a []string (for CHECK's messages)."""
+    return "[" + " ".join(rule) + "]"
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_./:,+@%=-]+")
+
+
+def quote(token: str) -> str:
+    """A token as iptables-restore reads it (double quotes, backslash escapes, as iptables-save)."""
+    if token == "!" or _PLAIN.fullmatch(token):
+        return token
+    return '"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def line(op: str, chain: str, rule: Sequence[str], position: int | None = None) -> str:
+    where = [chain] if position is None else [chain, str(position)]
+    return " ".join(quote(t) for t in (op, *where, *rule))
+
+
+class FilterTable:
+    """The filter table as iptables-save printed it: each chain's rules as token tuples."""
+
+    def __init__(self, chains: dict[str, list[Rule]] | None = None) -> None:
+        self.chains: dict[str, list[Rule]] = chains if chains is not None else {}
+
+    @classmethod
+    def parse(cls, text: str) -> FilterTable:
+        table = cls()
+        inside = False
+        for raw in text.splitlines():
+            raw = raw.strip()
+            if raw.startswith("*"):
+                inside = raw == "*filter"
+            elif not inside or not raw or raw.startswith("#") or raw == "COMMIT":
+                continue
+            elif raw.startswith(":"):
+                table.chains.setdefault(raw[1:].split()[0], [])
+            elif raw.startswith("-A "):
+                try:
+                    tokens = shlex.split(raw)
+                except ValueError:
+                    tokens = raw.split()
+                if len(tokens) >= 2:
+                    table.chains.setdefault(tokens[1], []).append(tuple(tokens[2:]))
+        return table
+
+    def has_chain(self, chain: str) -> bool:
+        return chain in self.chains
+
+    def count(self, chain: str, rule: Rule) -> int:
+        return self.chains.get(chain, []).count(tuple(rule))
+
+    def has(self, chain: str, rule: Rule) -> bool:
+        return self.count(chain, rule) > 0
+
+
+class _Batch:
+    """Commands against a snapshot, tracking what the batch itself adds so each is done once."""
+
+    def __init__(self, table: FilterTable) -> None:
+        self.table = table
+        self.lines: list[str] = []
+        self.new_chains: set[str] = set()
+        self.added: set[tuple[str, Rule]] = set()
+
+    def ensure_chain(self, chain: str) -> None:
+        if not self.table.has_chain(chain) and chain not in self.new_chains:
+            self.new_chains.add(chain)
+            self.lines.append(line("-N", chain, ()))
+
+    def _missing(self, chain: str, rule: Rule) -> bool:
+        return not self.table.has(chain, rule) and (chain, rule) not in self.added
+
+    def insert_unique(self, chain: str, rule: Rule) -> None:
+        if self._missing(chain, rule):
+            self.added.add((chain, rule))
+            self.lines.append(line("-I", chain, rule, 1))
+
+    def append_unique(self, chain: str, rule: Rule) -> None:
+        if self._missing(chain, rule):
+            self.added.add((chain, rule))
+            self.lines.append(line("-A", chain, rule))
+
+    def script(self) -> list[str] | None:
+        return ["*filter", *self.lines, "COMMIT"] if self.lines else None
+
+
+def add_batch(
+    table: FilterTable,
+    hosts: Iterable[str],
+    admin_chain: str,
+    bridge: str | None = None,
+    isolated: bool = False,
+) -> list[str] | None:
+    """ADD for one family (Go's setupChains + AppendUnique of each address rule, then
+    setupIsolationChains when `bridge` is given); None when the table already has it all."""
+    batch = _Batch(table)
+    hosts = list(hosts)
+    if hosts:
+        batch.ensure_chain(PRIV_CHAIN)
+        batch.ensure_chain(admin_chain)
+        batch.insert_unique(FORWARD, priv_rule())
+        batch.insert_unique(PRIV_CHAIN, admin_rule(admin_chain))
+        for host in hosts:
+            for rule in address_rules(host):
+                batch.append_unique(PRIV_CHAIN, rule)
+    if bridge:
+        rules = isolation_rules(bridge, isolated)
+        batch.ensure_chain(STAGE1)
+        batch.ensure_chain(STAGE2)
+        batch.insert_unique(FORWARD, rules["jump"])  # before the jump to CNI-FORWARD
+        batch.insert_unique(STAGE1, rules["stage1"])
+        if isolated:
+            batch.insert_unique(STAGE1, rules["stage1_drop"])
+        batch.append_unique(STAGE1, rules["return"])
+        batch.insert_unique(STAGE2, rules["stage2"])
+        batch.append_unique(STAGE2, rules["return"])
+    return batch.script()
+
+
+def del_batch(table: FilterTable, hosts: Iterable[str]) -> list[str] | None:
+    """DEL for one family: each address rule once per time it is asked for, as far as the table
+    has it (Go deletes rule by rule and ignores the misses). Chains and the isolation rules stay
+    (other containers may use them), as in Go."""
+    lines: list[str] = []
+    wanted: dict[Rule, int] = {}
+    for host in hosts:
+        for rule in address_rules(host):
+            wanted[rule] = wanted.get(rule, 0) + 1
+    for rule, times in wanted.items():
+        for _ in range(min(times, table.count(PRIV_CHAIN, rule))):
+            lines.append(line("-D", PRIV_CHAIN, rule))
+    return ["*filter", *lines, "COMMIT"] if lines else None
+
+
+def check(table: FilterTable, hosts: Iterable[str], admin_chain: str) -> str | None:
+    """CHECK for one family: Go's checkRules messages; None when all is in place."""
+    hosts = list(hosts)
+    if not hosts:
+        return None
+    wanted = priv_rule()
+    if not table.has(FORWARD, wanted):
+        return f"expected {FORWARD} rule {go_text(wanted)} not found"
+    wanted = admin_rule(admin_chain)
+    if not table.has(PRIV_CHAIN, wanted):
+        return f"expected {PRIV_CHAIN} rule {go_text(wanted)} not found"
+    for host in hosts:
+        for rule in address_rules(host):
+            if not table.has(PRIV_CHAIN, rule):
+                return f"expected rule {go_text(rule)} not found"
+    return None
