@@ -8,7 +8,9 @@ shared chains stay, as in Go); CHECK verifies them. GC and STATUS do nothing, as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError
@@ -17,14 +19,15 @@ from libcni.types.results import Result
 from .config import FIREWALLD, IPTABLES, POLICIES, FirewallConfig, check_bridge, load, policy_error
 
 
-def backend(conf: FirewallConfig) -> ModuleType:
-    """Go's getBackend: the named one, else firewalld when it owns its bus name, else iptables."""
-    from . import firewalld
-
+def backend(conf: FirewallConfig, env: Mapping[str, str]) -> Any:
+    """Go's getBackend: the named one, else firewalld when it owns its bus name, else iptables.
+    Either has add(conf), delete(conf) and check(conf)."""
     if conf.backend == IPTABLES:
         return _iptables()
-    if conf.backend == FIREWALLD or firewalld.running():
-        return firewalld.backend()
+    from . import firewalld
+
+    if conf.backend == FIREWALLD or firewalld.running(env):
+        return firewalld.Backend(env)
     return _iptables()
 
 
@@ -38,7 +41,7 @@ def cmd_add(args: CmdArgs) -> Result:
     conf = load(args, need_prev=True)
     if conf.isolating:
         check_bridge(conf)
-    chosen = backend(conf)
+    chosen = backend(conf, args.env)
     ipt = _iptables()
     if chosen is ipt:
         ipt.add(conf, isolation=conf.isolating)  # one batch per family for both parts
@@ -55,11 +58,11 @@ def cmd_add(args: CmdArgs) -> Result:
 
 def cmd_del(args: CmdArgs) -> None:
     conf = load(args, check_policy=False)
-    backend(conf).delete(conf)
+    backend(conf, args.env).delete(conf)
     if conf.ingress_policy not in POLICIES:  # Go reports it after the removal
         raise policy_error(conf.ingress_policy)
 
 
 def cmd_check(args: CmdArgs) -> None:
     conf = load(args, need_prev=True)
-    backend(conf).check(conf)
+    backend(conf, args.env).check(conf)

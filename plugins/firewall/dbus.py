@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from collections.abc import Mapping
 
 DEFAULT_SYSTEM_BUS = "unix:path=/var/run/dbus/system_bus_socket"
 BUS_NAME = "org.freedesktop.DBus"
@@ -31,7 +32,7 @@ class DBusError(Exception):
         self.message = message
 
 
-def system_bus_addresses(env: dict[str, str] | os._Environ = os.environ) -> list[str]:
+def system_bus_addresses(env: Mapping[str, str]) -> list[str]:
     return [a for a in env.get("DBUS_SYSTEM_BUS_ADDRESS", DEFAULT_SYSTEM_BUS).split(";") if a]
 
 
@@ -148,10 +149,11 @@ class Connection:
         self.buffer = b""
 
     @classmethod
-    def system(cls, timeout: float = TIMEOUT) -> Connection:
-        """Connect and authenticate to the system bus; DBusError('', ...) when it cannot."""
+    def system(cls, env: Mapping[str, str], timeout: float = TIMEOUT) -> Connection:
+        """Connect and authenticate to the system bus named by `env` (the caller's environment:
+        a warm server's own may differ); DBusError('', ...) when it cannot."""
         last = "no usable system bus address"
-        for address in system_bus_addresses():
+        for address in system_bus_addresses(env):
             target = socket_target(address)
             if target is None:
                 last = f"unsupported D-Bus address {address}"

@@ -9,7 +9,7 @@ in the zone (Go only fails when the call itself fails); DEL without a reachable 
 from __future__ import annotations
 
 import sys
-from types import ModuleType
+from collections.abc import Mapping
 
 from libcni.types.errors import CNIError, ErrCode
 
@@ -22,23 +22,19 @@ ZONE_INTERFACE = "org.fedoraproject.FirewallD1.zone"
 ZONE_ALREADY_SET = "ZONE_ALREADY_SET"
 
 
-def running() -> bool:
+def running(env: Mapping[str, str]) -> bool:
     """Go's isFirewalldRunning: the system bus answers GetNameOwner for firewalld's name."""
     try:
-        with Connection.system() as conn:
+        with Connection.system(env) as conn:
             conn.call(BUS_NAME, BUS_PATH, BUS_NAME, "GetNameOwner", FIREWALLD_NAME)
     except DBusError:
         return False
     return True
 
 
-def backend() -> ModuleType:
-    return sys.modules[__name__]
-
-
-def _connect() -> Connection:
+def _connect(env: Mapping[str, str]) -> Connection:
     try:
-        return Connection.system()
+        return Connection.system(env)
     except DBusError as err:
         raise CNIError(ErrCode.INTERNAL, err.message) from None
 
@@ -47,10 +43,26 @@ def _zone_call(conn: Connection, method: str, zone: str, source: str):
     return conn.call(FIREWALLD_NAME, FIREWALLD_PATH, ZONE_INTERFACE, method, zone, source)
 
 
-def add(conf: FirewallConfig) -> None:
+class Backend:
+    """The firewalld backend for one call; `env` is the caller's environment (the bus address)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def add(self, conf: FirewallConfig) -> None:
+        add(conf, self.env)
+
+    def delete(self, conf: FirewallConfig) -> None:
+        delete(conf, self.env)
+
+    def check(self, conf: FirewallConfig) -> None:
+        check(conf, self.env)
+
+
+def add(conf: FirewallConfig, env: Mapping[str, str]) -> None:
     if not conf.addresses:
         return
-    with _connect() as conn:
+    with _connect(env) as conn:
         for address in conf.addresses:
             try:
                 _zone_call(conn, "addSource", conf.zone, address.host)
@@ -62,11 +74,11 @@ def add(conf: FirewallConfig) -> None:
                     ) from None
 
 
-def delete(conf: FirewallConfig) -> None:
+def delete(conf: FirewallConfig, env: Mapping[str, str]) -> None:
     if not conf.addresses:
         return
     try:
-        conn = Connection.system()
+        conn = Connection.system(env)
     except DBusError as err:
         sys.stderr.write(f"firewall: firewalld not reachable, nothing to remove: {err.message}\n")
         return
@@ -78,10 +90,10 @@ def delete(conf: FirewallConfig) -> None:
                 pass  # as in Go: already gone, or bound to another zone
 
 
-def check(conf: FirewallConfig) -> None:
+def check(conf: FirewallConfig, env: Mapping[str, str]) -> None:
     if not conf.addresses:
         return
-    with _connect() as conn:
+    with _connect(env) as conn:
         for address in conf.addresses:
             try:
                 found = _zone_call(conn, "querySource", conf.zone, address.host)
