@@ -19,6 +19,22 @@ ECHO_CLIENT = os.path.join(HERE, "..", "portmap", "echo_client.py")
 GO_FIREWALL = os.path.join(GO_PLUGIN_DIR, "firewall")
 
 
+# Every plugin call of these tests gets a system bus address that leads nowhere, so that neither
+# implementation can reach a firewalld of the machine (the mount namespace still shows its bus
+# socket); the firewalld tests pass their private bus instead.
+NO_BUS = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/firewall-test-bus"}
+
+
+class FwRunner(PluginRunner):
+    def run(self, plugin, command, conf, *, env=None, **kw):
+        return super().run(plugin, command, conf, env={**NO_BUS, **(env or {})}, **kw)
+
+
+@pytest.fixture
+def runner(cni_bin, host_ns) -> FwRunner:
+    return FwRunner(cni_bin, host_ns)
+
+
 def prev_result(ips: list[str], bridge: str = "cni0", cni_version: str = "1.0.0") -> dict:
     return {
         "cniVersion": cni_version,
@@ -59,8 +75,8 @@ def go_host():
 
 
 @pytest.fixture
-def go(go_host) -> PluginRunner:
-    return PluginRunner(GO_PLUGIN_DIR, go_host)
+def go(go_host) -> FwRunner:
+    return FwRunner(GO_PLUGIN_DIR, go_host)
 
 
 @dataclass

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import PluginRunner
-
-from .conftest import fw_conf, prev_result, tables
+from .conftest import FwRunner, fw_conf, prev_result, tables
 
 pytestmark = pytest.mark.kernel
 
@@ -41,11 +39,11 @@ def as_v111(table: dict[int, list[str]]) -> dict[int, list[str]]:
 
 
 @pytest.fixture
-def ours(cni_bin, host_ns) -> PluginRunner:
-    return PluginRunner(cni_bin, host_ns)
+def ours(cni_bin, host_ns) -> FwRunner:
+    return FwRunner(cni_bin, host_ns)
 
 
-def both(ours: PluginRunner, go: PluginRunner, command: str, conf: dict, cid: str) -> None:
+def both(ours: FwRunner, go: FwRunner, command: str, conf: dict, cid: str) -> None:
     mine = ours.run("firewall", command, conf, container_id=cid, netns="/run/netns/none")
     theirs = go.run("firewall", command, conf, container_id=cid, netns="/run/netns/none")
     assert (mine.code, theirs.code) == (0, 0), f"{command}: ours {mine.stdout} / go {theirs.stdout}"
@@ -127,8 +125,8 @@ def test_each_deletes_what_the_other_added(first, keys, ours, go, cni_bin):
     reference.run("firewall", "DEL", conf, container_id="a", netns="/run/netns/none").ok()
     expected = tables(reference.host)
     other_host = go.host if first == "ours" else ours.host
-    adder = PluginRunner(reference.bin_dir, other_host)
-    deleter = PluginRunner(cni_bin if first == "go" else go.bin_dir, other_host)
+    adder = FwRunner(reference.bin_dir, other_host)
+    deleter = FwRunner(cni_bin if first == "go" else go.bin_dir, other_host)
     adder.run("firewall", "ADD", conf, container_id="a", netns="/run/netns/none").ok()
     deleter.run("firewall", "CHECK", conf, container_id="a", netns="/run/netns/none").ok()
     deleter.run("firewall", "DEL", conf, container_id="a", netns="/run/netns/none").ok()

@@ -8,7 +8,7 @@ import pytest
 
 from tests.harness import PluginRunner
 
-from .conftest import fw_conf, prev_result, tables
+from .conftest import NO_BUS, fw_conf, prev_result, tables
 
 pytestmark = pytest.mark.kernel
 
@@ -107,9 +107,6 @@ def test_podman_empty_backend_uses_iptables_without_firewalld(runner):
     runner.run("firewall", "CHECK", conf, container_id="a", netns=NETNS, env=NO_BUS).ok()
     runner.run("firewall", "DEL", conf, container_id="a", netns=NETNS, env=NO_BUS).ok()
     assert "-A CNI-FORWARD -s 10.88.1.2/32 -j ACCEPT" not in tables(runner.host)[4]
-
-
-NO_BUS = {"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/firewall-test-bus"}
 
 
 def test_firewalld_backend_without_firewalld_fails_clearly(runner):
