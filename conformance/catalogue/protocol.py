@@ -23,7 +23,7 @@ from .common import (
 )
 from .common import tuning_conf as tuning
 
-PLUGINS = ("bridge", "host-local", "tuning", "portmap")
+PLUGINS = ("bridge", "host-local", "tuning", "portmap", "firewall")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,13 @@ TARGETS = {
     "host-local": Target("host-local", hl_conf()),
     "tuning": Target("tuning", tuning(), prev=container_result(), setup=container_veth()),
     "portmap": Target("portmap", portmap_conf([]), prev=container_result(), parses_cni_args=False),
+    # backend named: the protocol cases never ask a system bus for firewalld
+    "firewall": Target(
+        "firewall",
+        {"name": "{net}", "type": "firewall", "backend": "iptables"},
+        prev=container_result(),
+        parses_cni_args=False,
+    ),
 }
 
 
