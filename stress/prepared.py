@@ -21,7 +21,11 @@ from libcni.types.version import CURRENT
 # Kernel questions a preparation may ask (portmap's backend probes), answered without the kernel.
 _PROBES = {"portmap": {"iptables_usable": lambda: True, "nftables_usable": lambda: True}}
 # What ADD reports once prepared, for the chained plugins; interface plugins report a stand-in.
-_RESULTS = {"tuning": lambda plan: plan.result, "portmap": lambda plan: plan.prev_result}
+_RESULTS = {
+    "tuning": lambda plan: plan.result,
+    "portmap": lambda plan: plan.prev_result,
+    "firewall": lambda plan: plan.prev_result,
+}
 _VERBS = {"ADD": "cmd_add", "DEL": "cmd_del", "CHECK": "cmd_check", "GC": "cmd_gc", "STATUS": "cmd_status"}
 
 

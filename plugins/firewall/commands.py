@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
 
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError
 from libcni.types.results import Result
 
 from .config import FIREWALLD, IPTABLES, POLICIES, FirewallConfig, check_bridge, load, policy_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `typing` is not imported on the call path
+    from typing import Any
 
 
 def backend(conf: FirewallConfig, env: Mapping[str, str]) -> Any:
@@ -37,10 +40,27 @@ def _iptables() -> ModuleType:
     return iptables_backend
 
 
-def cmd_add(args: CmdArgs) -> Result:
+def prepare_add(args: CmdArgs) -> FirewallConfig:
     conf = load(args, need_prev=True)
     if conf.isolating:
         check_bridge(conf)
+    return conf
+
+
+def prepare_del(args: CmdArgs) -> FirewallConfig:
+    return load(args, check_policy=False)
+
+
+def prepare_check(args: CmdArgs) -> FirewallConfig:
+    return load(args, need_prev=True)
+
+
+# The pure half of each verb (the fuzzer runs these alone).
+PREPARE = {"ADD": prepare_add, "DEL": prepare_del, "CHECK": prepare_check}
+
+
+def cmd_add(args: CmdArgs) -> Result:
+    conf = prepare_add(args)
     chosen = backend(conf, args.env)
     ipt = _iptables()
     if chosen is ipt:
@@ -57,12 +77,12 @@ def cmd_add(args: CmdArgs) -> Result:
 
 
 def cmd_del(args: CmdArgs) -> None:
-    conf = load(args, check_policy=False)
+    conf = prepare_del(args)
     backend(conf, args.env).delete(conf)
     if conf.ingress_policy not in POLICIES:  # Go reports it after the removal
         raise policy_error(conf.ingress_policy)
 
 
 def cmd_check(args: CmdArgs) -> None:
-    conf = load(args, need_prev=True)
+    conf = prepare_check(args)
     backend(conf, args.env).check(conf)

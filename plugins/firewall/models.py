@@ -1,4 +1,5 @@
-"""The firewall configuration model (Go's FirewallNetConf): the one definition of its keys."""
+"""The firewall configuration as a pydantic model (Go's FirewallNetConf): the one definition of its
+keys. The call path decodes with the table generated from it (schema.py, `make schemas`)."""
 
 from __future__ import annotations
 

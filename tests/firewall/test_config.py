@@ -19,7 +19,8 @@ PREV = {
 
 def args(**conf) -> CmdArgs:
     body = {"cniVersion": "1.0.0", "name": "n", "type": "firewall", **conf}
-    return CmdArgs("ADD", "c", "/run/netns/x", "eth0", "", "/opt/cni/bin", json.dumps(body).encode())
+    data = json.dumps(body).encode()
+    return CmdArgs("ADD", "c", "/run/netns/x", "eth0", "", "/opt/cni/bin", data, config=json.loads(data))
 
 
 def test_defaults_and_addresses():
