@@ -2,10 +2,11 @@
 
 Rules are token lists in iptables-save's canonical order, so a saved table can be compared token by
 token. The chains, rules and comments are Go's (plugins/meta/firewall iptables.go and
-ingresspolicy.go), so each implementation's DEL finds what the other's ADD made. A batch only
-names our chains and FORWARD; it never declares a chain that exists (a declaration would flush
-it): a missing chain is created with `-N` inside the batch, which fails (and is retried on a fresh
-snapshot) if a concurrent call created it in between.
+ingresspolicy.go), so each implementation's DEL finds what the other's ADD made. Only our chains
+and FORWARD are ever read (`iptables -S CHAIN`) or probed (`-C` lines), never the whole table. A
+batch never declares a chain that exists (a declaration would flush it): a missing chain is
+created with `-N` inside the batch, which fails (and is retried on a fresh reading) if a concurrent
+call created it in between.
 """
 
 from __future__ import annotations
@@ -85,11 +86,27 @@ def line(op: str, chain: str, rule: Sequence[str], position: int | None = None) 
     return " ".join(quote(t) for t in (op, *where, *rule))
 
 
+def _tokens(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
 class FilterTable:
     """The filter table as iptables-save printed it: each chain's rules as token tuples."""
 
     def __init__(self, chains: dict[str, list[Rule]] | None = None) -> None:
         self.chains: dict[str, list[Rule]] = chains if chains is not None else {}
+
+    @classmethod
+    def of_listings(cls, listings: dict[str, list[str] | None]) -> FilterTable:
+        """From `iptables -S CHAIN` listings (rule text without `-A CHAIN `; None: no such chain)."""
+        table = cls()
+        for chain, lines in listings.items():
+            if lines is not None:
+                table.chains[chain] = [tuple(_tokens(line)) for line in lines]
+        return table
 
     @classmethod
     def parse(cls, text: str) -> FilterTable:
@@ -104,10 +121,7 @@ class FilterTable:
             elif raw.startswith(":"):
                 table.chains.setdefault(raw[1:].split()[0], [])
             elif raw.startswith("-A "):
-                try:
-                    tokens = shlex.split(raw)
-                except ValueError:
-                    tokens = raw.split()
+                tokens = _tokens(raw)
                 if len(tokens) >= 2:
                     table.chains.setdefault(tokens[1], []).append(tuple(tokens[2:]))
         return table
@@ -153,26 +167,60 @@ class _Batch:
         return ["*filter", *self.lines, "COMMIT"] if self.lines else None
 
 
+def shared_rules(
+    admin_chain: str, addresses: bool, bridge: str | None, isolated: bool
+) -> list[tuple[str, Rule]]:
+    """The rules other containers share with this one (jumps, admin jump, isolation rules)."""
+    out: list[tuple[str, Rule]] = []
+    if addresses:
+        out += [(FORWARD, priv_rule()), (PRIV_CHAIN, admin_rule(admin_chain))]
+    if bridge:
+        rules = isolation_rules(bridge, isolated)
+        out += [(FORWARD, rules["jump"]), (STAGE1, rules["stage1"])]
+        if isolated:
+            out.append((STAGE1, rules["stage1_drop"]))
+        out += [(STAGE1, rules["return"]), (STAGE2, rules["stage2"]), (STAGE2, rules["return"])]
+    return out
+
+
+def chains_read(admin_chain: str, addresses: bool, bridge: str | None) -> list[str]:
+    """The chains ADD reads when a shared rule is missing."""
+    names = [FORWARD]
+    if addresses:
+        names += [PRIV_CHAIN, admin_chain]
+    if bridge:
+        names += [STAGE1, STAGE2]
+    return names
+
+
+def check_batch(pairs: Iterable[tuple[str, Rule]]) -> list[str]:
+    """`-C` lines: iptables-restore fails at the first rule that is not there (and names the line)."""
+    return ["*filter", *(line("-C", chain, rule) for chain, rule in pairs), "COMMIT"]
+
+
 def add_batch(
     table: FilterTable,
     hosts: Iterable[str],
     admin_chain: str,
     bridge: str | None = None,
     isolated: bool = False,
+    shared_present: bool = False,
 ) -> list[str] | None:
     """ADD for one family (Go's setupChains + AppendUnique of each address rule, then
-    setupIsolationChains when `bridge` is given); None when the table already has it all."""
+    setupIsolationChains when `bridge` is given); None when the table already has it all.
+    `shared_present`: a probe found every shared rule, and `table` holds only CNI-FORWARD."""
     batch = _Batch(table)
     hosts = list(hosts)
     if hosts:
-        batch.ensure_chain(PRIV_CHAIN)
-        batch.ensure_chain(admin_chain)
-        batch.insert_unique(FORWARD, priv_rule())
-        batch.insert_unique(PRIV_CHAIN, admin_rule(admin_chain))
+        if not shared_present:
+            batch.ensure_chain(PRIV_CHAIN)
+            batch.ensure_chain(admin_chain)
+            batch.insert_unique(FORWARD, priv_rule())
+            batch.insert_unique(PRIV_CHAIN, admin_rule(admin_chain))
         for host in hosts:
             for rule in address_rules(host):
                 batch.append_unique(PRIV_CHAIN, rule)
-    if bridge:
+    if bridge and not shared_present:
         rules = isolation_rules(bridge, isolated)
         batch.ensure_chain(STAGE1)
         batch.ensure_chain(STAGE2)
@@ -201,19 +249,28 @@ def del_batch(table: FilterTable, hosts: Iterable[str]) -> list[str] | None:
     return ["*filter", *lines, "COMMIT"] if lines else None
 
 
-def check(table: FilterTable, hosts: Iterable[str], admin_chain: str) -> str | None:
-    """CHECK for one family: Go's checkRules messages; None when all is in place."""
+def check_rules(hosts: Iterable[str], admin_chain: str) -> list[tuple[str, Rule, str]]:
+    """CHECK for one family, in Go's order (checkRules): (chain, rule, Go's message if missing)."""
     hosts = list(hosts)
     if not hosts:
-        return None
-    wanted = priv_rule()
-    if not table.has(FORWARD, wanted):
-        return f"expected {FORWARD} rule {go_text(wanted)} not found"
-    wanted = admin_rule(admin_chain)
-    if not table.has(PRIV_CHAIN, wanted):
-        return f"expected {PRIV_CHAIN} rule {go_text(wanted)} not found"
+        return []
+    out = [
+        (FORWARD, priv_rule(), f"expected {FORWARD} rule {go_text(priv_rule())} not found"),
+        (
+            PRIV_CHAIN,
+            admin_rule(admin_chain),
+            f"expected {PRIV_CHAIN} rule {go_text(admin_rule(admin_chain))} not found",
+        ),
+    ]
     for host in hosts:
         for rule in address_rules(host):
-            if not table.has(PRIV_CHAIN, rule):
-                return f"expected rule {go_text(rule)} not found"
+            out.append((PRIV_CHAIN, rule, f"expected rule {go_text(rule)} not found"))
+    return out
+
+
+def check(table: FilterTable, hosts: Iterable[str], admin_chain: str) -> str | None:
+    """CHECK against a reading of the chains: the first of Go's messages that applies, or None."""
+    for chain, rule, message in check_rules(hosts, admin_chain):
+        if not table.has(chain, rule):
+            return message
     return None

@@ -138,3 +138,43 @@ def test_check_messages_are_gos():
 def test_quote_round_trips_through_shlex():
     for token in ("plain", "with space", 'a"quote', "back\\slash", "!", "a|b"):
         assert shlex.split(rules.quote(token)) == [token]
+
+
+def test_listing_reading_and_fast_path():
+    table = FilterTable.of_listings(
+        {
+            "CNI-FORWARD": ["-d 10.88.0.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"],
+            "CNI-ADMIN": None,
+        }
+    )
+    assert table.has_chain("CNI-FORWARD") and not table.has_chain("CNI-ADMIN")
+    batch = rules.add_batch(table, ["10.88.0.5/32"], "CNI-ADMIN", bridge="br0", shared_present=True)
+    assert batch[1:-1] == ["-A CNI-FORWARD -s 10.88.0.5/32 -j ACCEPT"]
+
+
+def test_shared_rules_and_the_chains_read():
+    shared = rules.shared_rules("CNI-ADMIN", True, "br0", isolated=True)
+    assert [chain for chain, _ in shared] == [
+        "FORWARD",
+        "CNI-FORWARD",
+        "FORWARD",
+        "CNI-ISOLATION-STAGE-1",
+        "CNI-ISOLATION-STAGE-1",
+        "CNI-ISOLATION-STAGE-1",
+        "CNI-ISOLATION-STAGE-2",
+        "CNI-ISOLATION-STAGE-2",
+    ]
+    assert rules.shared_rules("CNI-ADMIN", False, None, False) == []
+    assert rules.chains_read("MY-ADMIN", True, None) == ["FORWARD", "CNI-FORWARD", "MY-ADMIN"]
+    assert rules.check_batch(shared[:1]) == [
+        "*filter",
+        '-C FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD',
+        "COMMIT",
+    ]
+
+
+def test_check_rules_in_gos_order():
+    checks = rules.check_rules(["10.88.0.5/32"], "CNI-ADMIN")
+    assert [chain for chain, _, _ in checks] == ["FORWARD", "CNI-FORWARD", "CNI-FORWARD", "CNI-FORWARD"]
+    assert checks[3][2] == "expected rule [-s 10.88.0.5/32 -j ACCEPT] not found"
+    assert rules.check_rules([], "CNI-ADMIN") == []

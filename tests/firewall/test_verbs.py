@@ -131,3 +131,43 @@ def test_version(runner):
     assert out["supportedVersions"] == ["0.4.0", "1.0.0", "1.1.0"]
     old = runner.run("firewall", "ADD", fw_conf(PREV, cni_version="0.3.1"), container_id="a", netns=NETNS)
     assert old.code == 1 and old.json["msg"] == "incompatible CNI versions"
+
+
+def test_concurrent_adds_on_a_fresh_host(runner):
+    """Eight ADDs at once on a host without our chains: each address gets its rules once and the
+    shared chains and jumps exist once (a batch that lost the race to create a chain is rendered
+    again on a fresh reading)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def add(n: int):
+        conf = fw_conf(prev_result([f"10.88.1.{n}/24"]), ingressPolicy="same-bridge")
+        return runner.run("firewall", "ADD", conf, container_id=f"c{n}", netns=NETNS)
+
+    with ThreadPoolExecutor(8) as pool:
+        outs = list(pool.map(add, range(2, 10)))
+    assert all(out.code == 0 for out in outs), [out.stdout for out in outs if out.code]
+    saved = tables(runner.host)[4]
+    for n in range(2, 10):
+        assert saved.count(f"-A CNI-FORWARD -s 10.88.1.{n}/32 -j ACCEPT") == 1
+    assert sum("-j CNI-FORWARD" in line for line in saved) == 1
+    assert sum("-j CNI-ADMIN" in line for line in saved) == 1
+    assert sum("-j CNI-ISOLATION-STAGE-1" in line for line in saved) == 1
+    assert sum(line.startswith(":CNI-FORWARD") for line in saved) == 1
+
+
+def test_add_restores_a_missing_shared_rule(runner):
+    """The fast path (every shared rule probed present) falls back to reading the chains when one
+    is gone: a later ADD puts the FORWARD jump back, first, as Go does."""
+    conf = fw_conf(prev_result(["10.88.1.2/24"]))
+    runner.run("firewall", "ADD", conf, container_id="a", netns=NETNS).ok()
+    runner.host.run("iptables", "-w", "-A", "FORWARD", "-s", "192.0.2.1/32", "-j", "ACCEPT")
+    jump = ["-m", "comment", "--comment", "CNI firewall plugin rules", "-j", "CNI-FORWARD"]
+    runner.host.run("iptables", "-w", "-D", "FORWARD", *jump)
+    other = fw_conf(prev_result(["10.88.1.3/24"]))
+    runner.run("firewall", "ADD", other, container_id="b", netns=NETNS).ok()
+    forward = [line for line in tables(runner.host)[4] if line.startswith("-A FORWARD")]
+    assert forward == [
+        '-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD',
+        "-A FORWARD -s 192.0.2.1/32 -j ACCEPT",
+    ]
+    runner.run("firewall", "CHECK", conf, container_id="a", netns=NETNS).ok()
