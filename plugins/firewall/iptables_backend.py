@@ -8,7 +8,8 @@ involved are listed (`iptables -S CHAIN`) and the batch creates what is missing.
 runs under an exclusive flock (LOCK_PATH) with a fresh probe, so concurrent ADDs of ours never
 insert a shared rule twice (iptables-nft replays a batch whose reading went stale, so `-N` alone
 does not guard against that); a batch that fails anyway is rendered again on a fresh reading.
-DEL lists CNI-FORWARD only; CHECK is one `-C` batch.
+DEL first deletes without reading (listing CNI-FORWARD only when that fails); CHECK is one `-C`
+batch.
 """
 
 from __future__ import annotations
@@ -170,9 +171,14 @@ def _add(conf: FirewallConfig, addresses: bool, isolation: bool, held: list[int]
 
 
 def delete(conf: FirewallConfig, families: tuple[int, ...] | None = None) -> None:
-    """Remove the address rules (reading CNI-FORWARD only); as in Go, failures are only reported
-    on stderr."""
+    """Remove the address rules: first a batch deleting each once, without reading (the usual
+    DEL after ADD: one process per family); where that fails, CNI-FORWARD is listed and only the
+    rules it has are deleted. As in Go, failures are only reported on stderr."""
     pending = conf.families if families is None else families
+    optimistic = {f: rules.optimistic_del_batch(conf.hosts(f)) for f in pending}
+    optimistic = {f: batch for f, batch in optimistic.items() if batch is not None}
+    errors = restore(optimistic) if optimistic else {}
+    pending = tuple(f for f in pending if f in errors or f not in optimistic)
     failed: dict[int, str] = {}
     for _ in range(ATTEMPTS):
         if not pending:

@@ -249,6 +249,16 @@ def del_batch(table: FilterTable, hosts: Iterable[str]) -> list[str] | None:
     return ["*filter", *lines, "COMMIT"] if lines else None
 
 
+def optimistic_del_batch(hosts: Iterable[str]) -> list[str] | None:
+    """DEL without reading: every address rule deleted once. It fails as a whole (and the caller
+    reads CNI-FORWARD and renders `del_batch`) when one is missing; None when an address repeats
+    (then only a reading can tell how many copies to delete)."""
+    rules = [rule for host in hosts for rule in address_rules(host)]
+    if not rules or len(set(rules)) != len(rules):
+        return None
+    return ["*filter", *(line("-D", PRIV_CHAIN, rule) for rule in rules), "COMMIT"]
+
+
 def check_rules(hosts: Iterable[str], admin_chain: str) -> list[tuple[str, Rule, str]]:
     """CHECK for one family, in Go's order (checkRules): (chain, rule, Go's message if missing)."""
     hosts = list(hosts)

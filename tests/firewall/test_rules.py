@@ -178,3 +178,12 @@ def test_check_rules_in_gos_order():
     assert [chain for chain, _, _ in checks] == ["FORWARD", "CNI-FORWARD", "CNI-FORWARD", "CNI-FORWARD"]
     assert checks[3][2] == "expected rule [-s 10.88.0.5/32 -j ACCEPT] not found"
     assert rules.check_rules([], "CNI-ADMIN") == []
+
+
+def test_optimistic_del_batch():
+    assert rules.optimistic_del_batch(["10.88.0.5/32"])[1:-1] == [
+        "-D CNI-FORWARD -d 10.88.0.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        "-D CNI-FORWARD -s 10.88.0.5/32 -j ACCEPT",
+    ]
+    assert rules.optimistic_del_batch([]) is None
+    assert rules.optimistic_del_batch(["10.88.0.5/32", "10.88.0.5/32"]) is None

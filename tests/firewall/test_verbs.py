@@ -171,3 +171,13 @@ def test_add_restores_a_missing_shared_rule(runner):
         "-A FORWARD -s 192.0.2.1/32 -j ACCEPT",
     ]
     runner.run("firewall", "CHECK", conf, container_id="a", netns=NETNS).ok()
+
+
+def test_del_when_a_rule_is_already_gone(runner):
+    """The one-batch DEL fails as a whole when a rule is missing; the rules still there go anyway."""
+    conf = fw_conf(PREV)
+    runner.run("firewall", "ADD", conf, container_id="a", netns=NETNS).ok()
+    runner.host.run("iptables", "-w", "-D", "CNI-FORWARD", "-s", "10.88.1.2/32", "-j", "ACCEPT")
+    runner.run("firewall", "DEL", conf, container_id="a", netns=NETNS).ok()
+    both = "\n".join(tables(runner.host)[4] + tables(runner.host)[6])
+    assert "10.88.1.2" not in both and "fd00:88:1::2" not in both
