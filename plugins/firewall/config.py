@@ -76,8 +76,15 @@ def address_of(cidr: str) -> Address:
     if ":" not in ip:
         return Address(4, ip + "/32")
     low = ip.lower()
-    if low.startswith("::ffff:") and "." in low:
-        return Address(4, low[len("::ffff:") :] + "/32")
+    if low.startswith("::ffff:"):  # rare: only then parse (results print it as ::ffff:a01:203)
+        import ipaddress
+
+        try:
+            mapped = ipaddress.IPv6Address(low).ipv4_mapped
+        except ValueError:
+            mapped = None
+        if mapped is not None:
+            return Address(4, f"{mapped}/32")
     return Address(6, low + "/128")
 
 

@@ -61,6 +61,8 @@ def test_keys_are_read():
         ("10.1.2.3/24", Address(4, "10.1.2.3/32")),
         ("2001:DB8::1/64", Address(6, "2001:db8::1/128")),
         ("::ffff:10.1.2.3/120", Address(4, "10.1.2.3/32")),
+        ("::ffff:a01:203/120", Address(4, "10.1.2.3/32")),
+        ("::ffff:1/128", Address(6, "::ffff:1/128")),
     ],
 )
 def test_address_of_is_gos_ipstring(cidr, expected):

