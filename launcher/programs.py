@@ -5,6 +5,7 @@ ENTRIES: dict[str, str] = {
     "tuning": "plugins.tuning",
     "portmap": "plugins.portmap",
     "firewall": "plugins.firewall",
+    "bandwidth": "plugins.bandwidth",
     "host-local": "ipam.host_local",
     "cnitool": "libcni.cnitool",
 }

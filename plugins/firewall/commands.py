@@ -61,6 +61,7 @@ PREPARE = {"ADD": prepare_add, "DEL": prepare_del, "CHECK": prepare_check}
 
 def cmd_add(args: CmdArgs) -> Result:
     conf = prepare_add(args)
+    assert conf.prev_result is not None  # need_prev
     chosen = backend(conf, args.env)
     ipt = _iptables()
     if chosen is ipt:

@@ -149,7 +149,7 @@ def decode(config: dict) -> FirewallConfig:
 def load(args: CmdArgs, *, need_prev: bool = False, check_policy: bool = True) -> FirewallConfig:
     """Decode and validate. ADD and CHECK need prevResult (`need_prev`); DEL works without it and
     checks the policy itself, after the removal (`check_policy=False`), as Go does."""
-    conf = decode(args.config)
+    conf = decode(args.conf)
     if need_prev and conf.prev_result is None:
         raise CNIError(ErrCode.INTERNAL, "missing prevResult from earlier plugin")
     if check_policy and conf.ingress_policy not in POLICIES:

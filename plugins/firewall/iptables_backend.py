@@ -175,8 +175,11 @@ def delete(conf: FirewallConfig, families: tuple[int, ...] | None = None) -> Non
     DEL after ADD: one process per family); where that fails, CNI-FORWARD is listed and only the
     rules it has are deleted. As in Go, failures are only reported on stderr."""
     pending = conf.families if families is None else families
-    optimistic = {f: rules.optimistic_del_batch(conf.hosts(f)) for f in pending}
-    optimistic = {f: batch for f, batch in optimistic.items() if batch is not None}
+    optimistic: dict[int, list[str]] = {}
+    for family in pending:
+        batch = rules.optimistic_del_batch(conf.hosts(family))
+        if batch is not None:
+            optimistic[family] = batch
     errors = restore(optimistic) if optimistic else {}
     pending = tuple(f for f in pending if f in errors or f not in optimistic)
     failed: dict[int, str] = {}
