@@ -10,6 +10,9 @@ Cross-cleanup: each implementation's DEL removes what the other's ADD made.
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 
 from .conftest import FwRunner, fw_conf, prev_result, tables
@@ -147,3 +150,46 @@ def test_check_reports_what_is_missing_like_go(ours, go):
     theirs = go.run("firewall", "CHECK", conf, container_id="a", netns="/run/netns/none")
     assert mine.code == theirs.code == 1
     assert mine.json["msg"] == theirs.json["msg"] == "expected rule [-s 10.88.1.2/32 -j ACCEPT] not found"
+
+
+@pytest.fixture
+def legacy_path(tmp_path):
+    """A PATH whose iptables tools are the legacy (x_tables) ones, for both implementations."""
+    directory = tmp_path / "legacy"
+    directory.mkdir()
+    for tool in ("iptables", "ip6tables"):
+        for suffix in ("", "-save", "-restore"):
+            target = f"/usr/sbin/{tool}-legacy{suffix}"
+            if not os.path.exists(target):
+                pytest.skip(f"{target} not installed")
+            (directory / f"{tool}{suffix}").symlink_to(target)
+    return f"{directory}:{os.environ.get('PATH', '/usr/sbin:/usr/bin:/sbin:/bin')}"
+
+
+def legacy_tables(ns) -> dict[int, list[str]]:
+    out = {}
+    for family, tool in ((4, "iptables-legacy-save"), (6, "ip6tables-legacy-save")):
+        text = ns.run(tool, "-t", "filter")
+        out[family] = [
+            re.sub(r" \[\d+:\d+\]$", "", line) for line in text.splitlines() if not line.startswith("#")
+        ]
+    return out
+
+
+@pytest.mark.parametrize("keys", [{}, {"ingressPolicy": "same-bridge"}], ids=["open", "same-bridge"])
+def test_same_rules_as_go_with_legacy_iptables(keys, ours, go, legacy_path):
+    env = {"PATH": legacy_path}
+    a = fw_conf(prev_result(FAMILIES["dual"][0]), **keys)
+    b = fw_conf(prev_result(FAMILIES["dual"][1], bridge="cni1"), **keys)
+    for command, conf, cid in [
+        ("ADD", a, "a"),
+        ("ADD", b, "b"),
+        ("CHECK", a, "a"),
+        ("DEL", a, "a"),
+        ("DEL", a, "a"),
+    ]:
+        mine = ours.run("firewall", command, conf, container_id=cid, netns="/run/netns/none", env=env)
+        theirs = go.run("firewall", command, conf, container_id=cid, netns="/run/netns/none", env=env)
+        assert (mine.code, theirs.code) == (0, 0), f"{command}: ours {mine.stdout} / go {theirs.stdout}"
+        assert as_v111(legacy_tables(ours.host)) == legacy_tables(go.host), f"after {command} {cid}"
+    assert any("10.88.1.3/32" in line for line in legacy_tables(ours.host)[4])
