@@ -12,9 +12,9 @@ import os
 
 import pytest
 
-from tests.harness import PluginRunner
+from tests.harness import GO_PLUGIN_DIR, PluginRunner
 
-from .conftest import connects, fw_conf
+from .conftest import GO_FIREWALL, FwRunner, connects, fw_conf
 
 pytestmark = pytest.mark.kernel
 
@@ -92,3 +92,16 @@ def test_policy_rules_stay_after_del_as_in_go(pods, runner):
     saved = runner.host.run("iptables-save", "-t", "filter")
     assert a.ip4 not in saved and b.ip4 in saved
     assert not reach(c, a, tries=1)
+
+
+def test_go_same_bridge_blocks_the_same_connections(pods, runner):
+    """The reference on the same topology: what ours allows and blocks, Go's does too."""
+    if not os.path.isfile(GO_FIREWALL):
+        pytest.skip("Go reference firewall not installed")
+    go = FwRunner(GO_PLUGIN_DIR, runner.host)
+    a, b, c = pods
+    for pod in pods:
+        attach(go, pod, ingressPolicy="same-bridge")
+    assert reach(b, a)
+    assert not reach(c, a, tries=1)
+    assert not reach(a, c, tries=1)
