@@ -161,7 +161,7 @@ class _Writer:
     def field_lines(self, cls: type[BaseModel], records: dict[str, str]) -> list[str]:
         """The fields' table lines; the runs a registered base model already has are taken from
         its table (`*NetConf.fields[0:9]`), so the base's keys are written once."""
-        base = next((b for b in cls.__mro__[1:] if b in self.owners), None)
+        base: type[BaseModel] | None = next((b for b in cls.__mro__[1:] if b in self.owners), None)
         if base is None:
             return [self.field_line(name, field, records) for name, field in cls.model_fields.items()]
         base_name = self.model(base, records)
