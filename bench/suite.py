@@ -351,11 +351,14 @@ def warm_server(plugin_dir: str, flag: str) -> dict | None:
         return None
 
 
+# the warm server is opt-in; servers of other work on this machine may hold the default slots
+WARM_ENV = {"CNI_PY_WARM": "1", "CNI_PY_WARM_MAX": "64"}
+
+
 def warm_up(plugin_dir: str, timeout: float = 60) -> None:
     """Start our warm server (one cold call) and wait until it serves, so that the timed calls
     measure the steady state a runtime sees; the cold start is what `python-cold` shows."""
-    # servers of other work on this machine may hold the default slots (CNI_PY_WARM_MAX)
-    run_plugin(os.path.join(plugin_dir, "bridge"), "VERSION", b"", {"CNI_PY_WARM_MAX": "64"})
+    run_plugin(os.path.join(plugin_dir, "bridge"), "VERSION", b"", WARM_ENV)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not warm_server(plugin_dir, "--warm-status"):
         time.sleep(0.2)
@@ -396,7 +399,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]  # a busy machine inflates every number: say how busy it was
     labels = ("python", "python-cold", "go") if options.cold else ("python", "go")
     with tempfile.TemporaryDirectory(prefix="cni-bench-") as work:
-        sides = [Side("python", options.ours, 1, work), Side("go", options.go, 2, work)]
+        sides = [Side("python", options.ours, 1, work, env=dict(WARM_ENV)), Side("go", options.go, 2, work)]
         if options.cold:
             sides.insert(1, Side("python-cold", options.ours, 3, work, env={"CNI_PY_WARM": "0"}))
         warm_up(options.ours)
@@ -425,8 +428,8 @@ def main() -> None:
             f"({options.runs} runs per case, ours and Go alternating; whole processes, wall time; "
             f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after).\n"
             + (
-                "`python` runs through the warm server (launcher/warm, the default), `python-cold` with "
-                "CNI_PY_WARM=0 (a fresh process does all the work).\n"
+                "`python` runs through the opt-in warm server (CNI_PY_WARM=1, launcher/warm), `python-cold` "
+                "without it (the default: a fresh process does all the work).\n"
                 if options.cold
                 else ""
             )

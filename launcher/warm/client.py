@@ -10,7 +10,7 @@ request, so running cold is safe. After HELLO we never fall back.
 
 A killed client: the server watches every worker's connection; when the client's end closes
 before the worker has replied (a runtime's timeout killed the plugin), the server SIGKILLs the
-worker's process group at once, as the runtime killed the cold process: no call completes after
+worker and all it started at once, as the runtime killed the cold process: no call completes after
 its client died (server.py, ClientWatch).
 """
 

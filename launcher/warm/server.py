@@ -9,8 +9,8 @@ so the next cold call starts a fresh server while running workers finish their c
 
 A worker never outlives its client: the server keeps its own end of every worker's connection and
 polls it for the client's hang-up (POLLRDHUP). A client that goes away before its worker replied
-was killed (a runtime's timeout, which then runs DEL), so the server SIGKILLs the worker's process
-group (the worker and anything it runs, e.g. a delegated IPAM plugin) right away, before it
+was killed (a runtime's timeout, which then runs DEL), so the server SIGKILLs the worker and every
+process it started (e.g. a delegated IPAM plugin, in a group of its own) right away, before it
 accepts any later connection: the call ends as the killed cold process would have, and no ADD
 completes after its runtime gave up on it. Workers also die with the server (PR_SET_PDEATHSIG),
 so none runs unwatched.
@@ -295,13 +295,7 @@ class Server:
         entry = self._unwatch(fd)
         if entry is None or entry[0] not in self.children:
             return
-        pid = entry[0]
-        for kill in (os.killpg, os.kill):  # its group; the worker alone if it has none yet
-            try:
-                kill(pid, signal.SIGKILL)
-                break
-            except OSError:
-                continue
+        kill_tree(entry[0])
 
     def _stop(self, signum: int, _frame) -> None:
         self.stopping = f"signal {signum}"
@@ -358,8 +352,6 @@ class Server:
             return False
         if pid == 0:
             worker(conn, self, parent)  # never returns
-        with contextlib.suppress(OSError):  # also done by the worker: whichever runs first
-            os.setpgid(pid, pid)
         self.children.add(pid)
         self._watch(pid, conn)
         self.served += 1
@@ -378,6 +370,46 @@ class Server:
         }
 
 
+def kill_tree(root: int) -> None:
+    """SIGKILL a process and every descendant, even those in a group of their own (a delegated
+    plugin runs in its own process group). Stop them first, until no new one appears, so that
+    none can fork or be reparented away while the tree is read; then kill them all."""
+    stopped: set[int] = set()
+    while True:
+        tree = {root} | descendants(root)
+        new = tree - stopped
+        if not new:
+            break
+        for pid in new:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+        stopped |= new
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 # -- one call ------------------------------------------------------------------------------------
 
 
@@ -386,8 +418,6 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
     global _log_fd
     code = 0
     try:
-        with contextlib.suppress(OSError):
-            os.setpgid(0, 0)  # its own group: the server kills it with what it runs
         _die_with(parent)
         _log_fd = os.dup(2)
         signal.set_wakeup_fd(-1)
