@@ -21,7 +21,23 @@ from .types.gomodel_keys import lookup
 from .types.version import CURRENT, SUPPORTED_VERSIONS, go_list, greater_or_equal, parse_version
 from .validate import validate_container_id, validate_ifname, validate_network_name
 
-PACKAGE_VERSION = "0.1.0"
+PACKAGE_VERSION = "0.1.0"  # pyproject.toml's version (tests/unit/test_version.py keeps them equal)
+PROJECT = "pycni-plugins"
+
+
+def build_stamp() -> str:
+    """The build this program comes from: `git describe` at build time, written by scripts/build
+    into the frozen bundle as the module _cni_build; "source" when running from a checkout."""
+    try:
+        from _cni_build import BUILD  # type: ignore[import-not-found]
+    except ImportError:
+        return "source"
+    return str(BUILD)
+
+
+def version_line(name: str) -> str:
+    """`<program> --version`: the program, the project version and the build."""
+    return f"{name} ({PROJECT}) v{PACKAGE_VERSION}, build {build_stamp()}"
 
 # Which verbs need which variables (Go skel's reqForCmd); CNI_COMMAND is always needed.
 _ENV_VARS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -88,7 +104,7 @@ class Plugin(namedtuple("Plugin", "name commands versions about", defaults=(SUPP
 
     @property
     def about_text(self) -> str:
-        return self.about or f"CNI {self.name} plugin v{PACKAGE_VERSION}"
+        return self.about or f"CNI {self.name} plugin v{PACKAGE_VERSION} ({PROJECT}, build {build_stamp()})"
 
 
 class Outcome(namedtuple("Outcome", "stdout stderr exit_code", defaults=(b"", b"", 0))):

@@ -66,13 +66,32 @@ def in_process_plugin(path: str, plugin_type: str, env: dict[str, str]) -> Plugi
 
 def _is_this_program(path: str, plugin_type: str) -> bool:
     if getattr(sys, "frozen", False):
-        return os.path.realpath(path) == os.path.realpath(sys.executable)
+        return _is_our_frozen_program(path, plugin_type)
     from launcher.shims import TEMPLATE
 
     expected = TEMPLATE.format(python=sys.executable, name=plugin_type).encode()
     try:
         with open(path, "rb") as f:
             return f.read(len(expected) + 1) == expected
+    except OSError:
+        return False
+
+
+def _is_our_frozen_program(path: str, plugin_type: str) -> bool:
+    """`path` runs `plugin_type` of this very build: its frozen program in our support directory,
+    or the launcher for it (launcher/stub/stub.c, which carries its name) beside that directory.
+    A wrapper script or another build is executed as it is."""
+    from launcher.programs import PROJECT, SUPPORT_DIR
+
+    support = os.path.dirname(sys.executable)
+    real = os.path.realpath(path)
+    if os.path.dirname(real) == support:
+        return os.path.basename(real) == plugin_type
+    try:
+        if not os.path.samefile(os.path.join(os.path.dirname(real), SUPPORT_DIR), support):
+            return False
+        with open(real, "rb") as f:
+            return f"\n{PROJECT}-program={plugin_type}\n".encode() in f.read(1 << 20)
     except OSError:
         return False
 
