@@ -39,6 +39,7 @@ def version_line(name: str) -> str:
     """`<program> --version`: the program, the project version and the build."""
     return f"{name} ({PROJECT}) v{PACKAGE_VERSION}, build {build_stamp()}"
 
+
 # Which verbs need which variables (Go skel's reqForCmd); CNI_COMMAND is always needed.
 _ENV_VARS: tuple[tuple[str, frozenset[str]], ...] = (
     ("CNI_COMMAND", frozenset()),
