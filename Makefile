@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: setup test test-unit lint demo shims clean build dist install uninstall test-e2e bench conformance stress
+.PHONY: schemas setup test test-unit lint demo shims clean build dist install uninstall test-e2e bench conformance stress
 
 setup:
 	@scripts/setup
@@ -32,6 +32,12 @@ test-unit: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) -m libcni.schemagen --check
+
+# The call path's decoding tables (schema.py modules), generated from the pydantic models.
+schemas: setup
+	$(PY) -m libcni.schemagen
 
 # Launchers named like the plugins, running this checkout (usable as CNI_PATH).
 shims: setup

@@ -16,8 +16,8 @@ import sys
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 
+from .gojson import decode_text, lookup
 from .types.errors import CNIError, ErrCode, internal
-from .types.gomodel_keys import lookup
 from .types.version import CURRENT, SUPPORTED_VERSIONS, go_list, greater_or_equal, parse_version
 from .validate import validate_container_id, validate_ifname, validate_network_name
 
@@ -66,12 +66,13 @@ _EMPTY_ENV: Mapping[str, str] = {}
 class CmdArgs(
     namedtuple(
         "CmdArgs",
-        "command container_id netns ifname args path stdin_data netns_override config_version env",
-        defaults=(False, "", _EMPTY_ENV),
+        "command container_id netns ifname args path stdin_data netns_override config_version env config",
+        defaults=(False, "", _EMPTY_ENV, None),
     )
 ):
     """What a verb handler receives (Go's skel.CmdArgs): command, container_id, netns, ifname,
-    args, path, stdin_data, netns_override, config_version, env (the whole environment)."""
+    args, path, stdin_data, netns_override, config_version, env (the whole environment), and
+    config, stdin already decoded."""
 
     __slots__ = ()
     command: str
@@ -84,10 +85,14 @@ class CmdArgs(
     netns_override: bool
     config_version: str
     env: Mapping[str, str]
+    config: dict | None  # stdin decoded once by the skeleton (Go's rules); None only in hand-made args
 
     @property
-    def path_list(self) -> list[str]:
-        return [p for p in self.path.split(os.pathsep) if p]
+    def conf(self) -> dict:
+        """The decoded config object (decoded from stdin_data when a caller built CmdArgs by hand)."""
+        if self.config is not None:
+            return self.config
+        return _check_config(self.stdin_data)
 
     def __repr__(self) -> str:  # the environment stays out of logs
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields if name != "env")
@@ -153,9 +158,10 @@ def _decode_text(err: BaseException) -> str:
 
 
 def _check_config(stdin: bytes) -> dict:
-    """Go's validateConfig: JSON with a non-empty, well-formed `name`. Returns the decoded config."""
+    """Go's validateConfig: JSON with a non-empty, well-formed `name`. Returns the decoded config:
+    stdin is decoded here, once, with Go's rules (libcni.gojson), and handed to the plugin."""
     try:
-        data = json.loads(stdin)
+        data = decode_text(stdin)
     except (ValueError, RecursionError) as err:
         text = _decode_text(err)
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall network config: {text}") from None
@@ -215,10 +221,10 @@ def dispatch(plugin: Plugin, env: Mapping[str, str], read_stdin: Callable[[], by
             if command == "" and plugin.about_text:
                 text = f"{plugin.about_text}\nCNI protocol versions supported: {', '.join(plugin.versions)}\n"
                 return Outcome(stderr=text.encode())
-            err = CNIError(
+            absent = CNIError(
                 ErrCode.INVALID_ENVIRONMENT_VARIABLES, f"required env variables [{','.join(missing)}] missing"
             )
-            return _error(err, CURRENT)
+            return _error(absent, CURRENT)
         if command == "VERSION":
             return _version_reply(plugin.versions)
         try:
@@ -246,6 +252,7 @@ def dispatch(plugin: Plugin, env: Mapping[str, str], read_stdin: Callable[[], by
             netns_override=override,
             config_version=config_version,
             env=env,
+            config=config,
         )
         return _call(plugin, args)
     except CNIError as err:

@@ -10,6 +10,7 @@ from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import DNS, IPConfig, Result
 from libcni.types.version import CURRENT
+from pkg.rollback import Rollback
 
 from .allocator import AllocationError, allocate
 from .config import IPAMConfig, Requested, load_ipam_config
@@ -75,48 +76,49 @@ def _unique(requested: tuple[Requested, ...]) -> list[Requested]:
     return out
 
 
+def prepare(args: CmdArgs) -> IPAMConfig:
+    """The pure half of every verb: the whole IPAM configuration, validated."""
+    return load_ipam_config(args.conf, args.args)
+
+
+PREPARE = dict.fromkeys(("ADD", "DEL", "CHECK", "GC", "STATUS"), prepare)  # what the fuzzer runs alone
+
+
 def cmd_add(args: CmdArgs) -> Result:
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     dns = _dns(conf)  # an unreadable resolvConf fails before anything is allocated
     pending = _unique(conf.requested)
     ips: list[IPConfig] = []
-    with _store(conf) as store:
-        try:
-            for index, rangeset in enumerate(conf.range_sets):
-                wanted = next((r for r in pending if rangeset.contains(r.address)), None)
-                if wanted is not None:
-                    pending.remove(wanted)
-                try:
-                    got = allocate(
-                        rangeset,
-                        index,
-                        store,
-                        args.container_id,
-                        args.ifname,
-                        wanted.address if wanted else None,
-                    )
-                except AllocationError as err:
-                    details = wanted.source if wanted else conf.range_set_paths[index]
-                    raise CNIError(
-                        _ALLOCATION_CODES[err.kind], f"failed to allocate for range {index}: {err}", details
-                    ) from None
-                ips.append(IPConfig(address=got.cidr, gateway=str(got.range.gateway)))
-            if pending:
-                raise CNIError(
-                    ErrCode.INVALID_NETWORK_CONFIG,
-                    "failed to allocate all requested IPs: " + " ".join(str(r.address) for r in pending),
-                    ", ".join(r.source for r in pending),
+    with _store(conf) as store, Rollback() as rollback:
+        # Go releases by attachment once per range set already served.
+        rollback.push(
+            "release", lambda: ips and store.release_by_id(args.container_id, args.ifname, len(ips))
+        )
+        for index, rangeset in enumerate(conf.range_sets):
+            wanted = next((r for r in pending if rangeset.contains(r.address)), None)
+            if wanted is not None:
+                pending.remove(wanted)
+            try:
+                got = allocate(
+                    rangeset, index, store, args.container_id, args.ifname, wanted.address if wanted else None
                 )
-        except BaseException:
-            if ips:
-                # Go releases by attachment once per range set already served.
-                store.release_by_id(args.container_id, args.ifname, passes=len(ips))
-            raise
+            except AllocationError as err:
+                details = wanted.source if wanted else conf.range_set_paths[index]
+                raise CNIError(
+                    _ALLOCATION_CODES[err.kind], f"failed to allocate for range {index}: {err}", details
+                ) from None
+            ips.append(IPConfig(address=got.cidr, gateway=str(got.range.gateway)))
+        if pending:
+            raise CNIError(
+                ErrCode.INVALID_NETWORK_CONFIG,
+                "failed to allocate all requested IPs: " + " ".join(str(r.address) for r in pending),
+                ", ".join(r.source for r in pending),
+            )
     return Result(cniVersion=CURRENT, ips=ips, routes=list(conf.routes), dns=dns)
 
 
 def cmd_del(args: CmdArgs) -> None:
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     if not os.path.isdir(os.path.join(conf.data_dir, conf.name)):
         return  # nothing was ever allocated here; no need to create directories to find that out
     with _store(conf) as store:
@@ -124,7 +126,7 @@ def cmd_del(args: CmdArgs) -> None:
 
 
 def cmd_check(args: CmdArgs) -> None:
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     with _store(conf) as store:
         if not store.find(args.container_id, args.ifname):
             raise CNIError(
@@ -135,7 +137,7 @@ def cmd_check(args: CmdArgs) -> None:
 
 def cmd_gc(args: CmdArgs) -> None:
     """Release every allocation whose attachment is not in cni.dev/valid-attachments."""
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     if conf.conf.valid_attachments is None and conf.conf.legacy_attachments is None:
         return  # no list at all: nothing is known to be stale (an empty list releases everything)
     valid = {(a.containerID.strip(), a.ifname) for a in conf.conf.gc_valid_attachments()}
@@ -149,7 +151,7 @@ def cmd_gc(args: CmdArgs) -> None:
 
 def cmd_status(args: CmdArgs) -> None:
     """Code 50 (plugin not available) when the store cannot be used or a range set is full."""
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     with _store(conf, code=ErrCode.PLUGIN_NOT_AVAILABLE) as store:
         if not os.access(store.dir, os.W_OK | os.X_OK):
             raise CNIError(

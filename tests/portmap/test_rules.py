@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from pkg.quoting import restore_token
 from plugins.portmap import iptables_rules as ipt
 from plugins.portmap import nft_rules as nft
 from plugins.portmap.config import ContainerNet, parse_config
@@ -30,7 +31,7 @@ V6 = ContainerNet("2001:db8::2/64")
 def config(**keys):
     data = {"name": "test", "type": "portmap", "cniVersion": "1.0.0", **keys}
     return parse_config(
-        json.dumps(data).encode(), "eth0", iptables_usable=lambda: True, nftables_usable=lambda: True
+        json.loads(json.dumps(data)), "eth0", iptables_usable=lambda: True, nftables_usable=lambda: True
     )
 
 
@@ -196,9 +197,9 @@ def test_del_and_gc_batches():
 
 
 def test_quoting_for_restore():
-    assert ipt.quote("plain") == "plain"
-    assert ipt.quote('dnat name: "n" id: "c"') == '"dnat name: \\"n\\" id: \\"c\\""'
-    assert ipt.quote("") == '""'
+    assert restore_token("plain") == "plain"
+    assert restore_token('dnat name: "n" id: "c"') == '"dnat name: \\"n\\" id: \\"c\\""'
+    assert restore_token("") == '""'
 
 
 GO_NFT_V4 = """
