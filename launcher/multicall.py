@@ -20,16 +20,22 @@ import sys
 from launcher.programs import ENTRIES
 
 
+def warm_requested(env=os.environ) -> bool:
+    """Opt-in: only CNI_PY_WARM=1 (or true/yes/on) in the caller's environment uses (and starts) a
+    warm server. Unset or anything else: the plugin is a plain short-lived process."""
+    return env.get("CNI_PY_WARM", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def run(name: str) -> None:
     module = ENTRIES.get(name)
     if module is None:
         sys.stderr.write(f"unknown program {name!r}; this build provides: {', '.join(sorted(ENTRIES))}\n")
         raise SystemExit(2)
     after = None
-    if name != "cnitool" and os.environ.get("CNI_PY_WARM"):  # opt-in: nothing to import otherwise
+    if name != "cnitool" and warm_requested():  # opt-in: nothing to import otherwise
         from launcher.warm import client
 
-        if name in client.SERVED and client.enabled():
+        if name in client.SERVED:
             client.call_warm(name)  # returns only when no server took the call
             after = client.start_server
     from importlib import import_module

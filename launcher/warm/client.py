@@ -28,12 +28,6 @@ from .context import ROOT, address
 SERVED = frozenset({"bridge", "host-local", "tuning", "portmap", "bandwidth"})
 
 
-def enabled(env=os.environ) -> bool:
-    """Opt-in: only CNI_PY_WARM=1 (or true/yes/on) in the caller's environment uses (and starts) a
-    server. Unset or anything else: the plugin is a plain short-lived process and leaves nothing."""
-    return env.get("CNI_PY_WARM", "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def call_warm(name: str) -> None:
     """Run this process's call in a warm server and exit with its code; return to run cold."""
     addr = address()
