@@ -29,7 +29,7 @@ def build_stamp() -> str:
     """The build this program comes from: `git describe` at build time, written by scripts/build
     into the frozen bundle as the module _cni_build; "source" when running from a checkout."""
     try:
-        from _cni_build import BUILD  # type: ignore[import-not-found]
+        from _cni_build import BUILD
     except ImportError:
         return "source"
     return str(BUILD)
