@@ -20,12 +20,14 @@ import _socket
 import os
 import sys
 
+from launcher.programs import ENTRIES
 from libcni.paths import DEFAULT_PATH
 
 from . import protocol
 from .context import ROOT, address
 
-SERVED = frozenset({"bridge", "host-local", "tuning", "portmap", "bandwidth"})
+# every plugin of launcher/programs.py (cnitool is the runtime side, never served)
+SERVED = frozenset(name for name in ENTRIES if name != "cnitool")
 
 
 def call_warm(name: str) -> None:
