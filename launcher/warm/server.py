@@ -12,7 +12,8 @@ polls it for the client's hang-up (POLLRDHUP). A client that goes away before it
 was killed (a runtime's timeout, which then runs DEL), so the server SIGKILLs the worker and every
 process it started (e.g. a delegated IPAM plugin, in a group of its own) right away, before it
 accepts any later connection: the call ends as the killed cold process would have, and no ADD
-completes after its runtime gave up on it. Workers also die with the server (PR_SET_PDEATHSIG),
+completes after its runtime gave up on it. A worker reports its call complete (its pid on a pipe)
+just before it replies, so the normal hang-up after a reply costs nothing. Workers also die with the server (PR_SET_PDEATHSIG),
 so none runs unwatched.
 """
 
@@ -227,6 +228,9 @@ class Server:
         self.stopping = ""
         self.watch: ProgramWatch | None = None
         self.wake_read, self.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # a worker writes its pid here when its call is complete, before it replies: its client
+        # may then go away without the worker being killed (nothing is left to abort)
+        self.done_read, self.done_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def run(self) -> None:
         signal.set_wakeup_fd(self.wake_write)
@@ -241,6 +245,7 @@ class Server:
         self.listener.setblocking(False)
         self.poller.register(self.listener, select.POLLIN)
         self.poller.register(self.wake_read, select.POLLIN)
+        self.poller.register(self.done_read, select.POLLIN)
         log(f"serving {self.address!r} (idle exit after {self.idle:g} s)")
         while not self.stopping:
             ready = self._wait()
@@ -269,6 +274,7 @@ class Server:
         except InterruptedError:
             events = []
         self._drain_wakeups()
+        self._drain_done()  # first: a completed call's client may already have gone
         for fd, _mask in events:
             if fd in self.clients:
                 self._client_gone(fd)
@@ -293,6 +299,15 @@ class Server:
         if entry is None or entry[0] not in self.children:
             return
         kill_tree(entry[0])
+
+    def _drain_done(self) -> None:
+        try:
+            data = os.read(self.done_read, 4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        done = {int.from_bytes(data[i : i + 4], "little") for i in range(0, len(data) - 3, 4)}
+        for fd in [fd for fd, entry in self.clients.items() if entry[0] in done]:
+            self._unwatch(fd)
 
     def _stop(self, signum: int, _frame) -> None:
         self.stopping = f"signal {signum}"
@@ -426,6 +441,7 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
             other.close()  # the other workers' clients must see their end of stream, not ours
         os.close(server.wake_read)
         os.close(server.wake_write)
+        os.close(server.done_read)
         gc.unfreeze()  # this short-lived worker collects again (the server froze its preloaded heap)
         conn.setblocking(True)
         conn.settimeout(protocol.REQUEST_TIMEOUT)
@@ -436,9 +452,11 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
             return
         kind = items[0]
         if kind == protocol.KIND_STATUS:
+            _done(server)
             conn.sendall(protocol.json_reply(json.dumps(status).encode()))
         elif kind == protocol.KIND_STOP:
             os.kill(os.getppid(), signal.SIGTERM)
+            _done(server)
             conn.sendall(protocol.json_reply(json.dumps(status).encode()))
         elif kind == protocol.KIND_RUN and len(fds) == protocol.FDS:
             conn.settimeout(None)
@@ -446,6 +464,7 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
             code = run_call(items, fds)
             if debug is not None:
                 debug.report(items[1].decode())
+            _done(server)
             try:
                 conn.sendall(protocol.exit_reply(code))
             except OSError:
@@ -457,6 +476,12 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def _done(server: Server) -> None:
+    """Tell the server this call is complete (before replying: the client leaves after the reply)."""
+    with contextlib.suppress(OSError):
+        os.write(server.done_write, os.getpid().to_bytes(4, "little"))
 
 
 def _die_with(parent: int) -> None:
