@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -303,3 +304,74 @@ def test_install_and_uninstall_match_the_tarball_layout(built, tmp_path):
     version_ok(call(str(prefix / "tuning")))
     subprocess.run([sys.executable, script, "--uninstall", str(prefix)], check=True, capture_output=True)
     assert os.listdir(prefix) == ["foreign"]
+
+
+# -- the opt-in warm server of the built programs: a killed client ends its call ----------------------
+
+
+def test_built_warm_worker_dies_with_its_killed_client(built, tmp_path, host_ns, container_ns):
+    """host-local through the built programs' warm server waits for its config on the caller's
+    stdin; the caller is SIGKILLed; its worker must be gone, and the config arriving afterwards
+    allocates nothing."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "CNI_PY_WARM": "1",
+        "CNI_PY_WARM_MAX": "64",
+        "CNI_PY_WARM_IDLE": "60",
+    }
+    program = os.path.join(built, "host-local")
+
+    def in_host(*argv: str) -> list[str]:
+        return ["nsenter", f"--net={host_ns.path}", "--", *argv]
+
+    def warm(flag: str):
+        out = subprocess.run(in_host(program, flag), env=env, capture_output=True, text=True, check=False)
+        return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
+
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "killed",
+        "type": "host-local",
+        "ipam": {"type": "host-local", "subnet": "10.93.9.0/24", "dataDir": str(tmp_path / "ipam")},
+    }
+    call_env = dict(env, CNI_COMMAND="ADD", CNI_CONTAINERID="killedcid", CNI_NETNS=container_ns.path)
+    call_env.update(CNI_IFNAME="eth0", CNI_PATH=built)
+    client = None
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not warm("--warm-status"):
+            subprocess.run(in_host(program), env=dict(env, CNI_COMMAND="VERSION"), capture_output=True)
+            time.sleep(0.5)
+        assert warm("--warm-status"), "no warm server came up"
+        client = subprocess.Popen(in_host(program), stdin=subprocess.PIPE, env=call_env)
+        pipe = f"pipe:[{os.fstat(client.stdin.fileno()).st_ino}]"
+        worker = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and worker is None:
+            for entry in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if int(entry) != client.pid and os.readlink(f"/proc/{entry}/fd/0") == pipe:
+                        worker = int(entry)
+                except OSError:
+                    continue
+            time.sleep(0.02)
+        assert worker is not None, "no worker took the call"
+        client.kill()
+        client.wait(10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{worker}"):
+            time.sleep(0.02)
+        assert not os.path.exists(f"/proc/{worker}"), "the worker outlived its client"
+        try:
+            client.stdin.write(json.dumps(conf).encode())
+            client.stdin.close()
+        except BrokenPipeError:
+            pass  # nobody reads it any more
+        time.sleep(1)
+        assert not os.path.exists(tmp_path / "ipam" / "killed" / "10.93.9.2")
+        assert warm("--warm-status"), "the server itself survives"
+    finally:
+        if client is not None:
+            client.kill()
+            client.wait()
+        warm("--warm-stop")
