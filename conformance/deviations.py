@@ -35,6 +35,11 @@ DEVIATIONS: dict[str, str] = {
         "portmap before v1.3.0 checks the container's DNAT chain in both iptables and ip6tables, so CHECK of "
         'an IPv4-only container fails with "could not check ipv6 dnat" (fixed by fb5d195f)'
     ),
+    "loopback-label": (
+        "loopback labels its 1.0.0-shaped result with the config's cniVersion, so a 0.1.0-0.4.0 config gets "
+        "interfaces/ips without `version` instead of that version's shape (libcni returns a result unchanged "
+        "when its label already is the target version); the reference does this, and ours on purpose"
+    ),
     "go-trailing-semicolon": (
         'Go\'s CNI_ARGS parser rejects an empty pair (a trailing ";") that the spec grammar does not forbid'
     ),

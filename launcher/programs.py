@@ -10,6 +10,7 @@ ENTRIES: dict[str, str] = {
     "tuning": "plugins.tuning",
     "portmap": "plugins.portmap",
     "bandwidth": "plugins.bandwidth",
+    "loopback": "plugins.loopback",
     "host-local": "ipam.host_local",
     "cnitool": "libcni.cnitool",
 }

@@ -13,8 +13,8 @@ was killed (a runtime's timeout, which then runs DEL), so the server SIGKILLs th
 process it started (e.g. a delegated IPAM plugin, in a group of its own) right away, before it
 accepts any later connection: the call ends as the killed cold process would have, and no ADD
 completes after its runtime gave up on it. A worker reports its call complete (its pid on a pipe)
-just before it replies, so the normal hang-up after a reply costs nothing. Workers also die with the server (PR_SET_PDEATHSIG),
-so none runs unwatched.
+just before it replies, so the normal hang-up after a reply costs nothing. Workers also die with
+the server (PR_SET_PDEATHSIG), so none runs unwatched.
 """
 
 from __future__ import annotations

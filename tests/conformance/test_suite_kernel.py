@@ -28,8 +28,12 @@ COMMANDS = {
     "tuning": "plugins.tuning.commands",
     "portmap": "plugins.portmap.commands",
     "bandwidth": "plugins.bandwidth.commands",
+    "loopback": "plugins.loopback.commands",
 }
-NEEDS = {"bridge": ("bridge", "host-local", "tuning", "portmap")}  # bridge chains run all four
+NEEDS = {
+    "bridge": ("bridge", "host-local", "tuning", "portmap"),  # bridge chains run all four
+    "loopback": ("loopback",),
+}
 
 
 def run_conformance(tmp_path, *args: str, timeout: float = 900) -> tuple[subprocess.CompletedProcess, dict]:
@@ -73,7 +77,7 @@ def test_go_reference_passes(tmp_path, go_dir):
     assert {"go-810", "go-l2-check", "go-999"} <= set(report["deviations"])
 
 
-@pytest.mark.parametrize("plugin", ["host-local", "bridge", "tuning", "portmap", "bandwidth"])
+@pytest.mark.parametrize("plugin", ["host-local", "bridge", "tuning", "portmap", "bandwidth", "loopback"])
 def test_our_plugins_pass(tmp_path, cni_bin, plugin):
     missing = [
         p for p in NEEDS.get(plugin, (plugin, "host-local")) if importlib.util.find_spec(COMMANDS[p]) is None
