@@ -25,6 +25,10 @@ DEVIATIONS: dict[str, str] = {
         "Go parses prevResult with the config's cniVersion, so a prevResult of another result family is "
         "rejected (containernetworking/cni#862)"
     ),
+    "go-fw-late-checks": (
+        "firewall checks ingressPolicy and the bridge interface only after adding the address rules, "
+        "and leaves them in place when it then fails"
+    ),
     "go-gc": "host-local has no GC: leaked reservations are not released (containernetworking/plugins#1047)",
     "go-status": "host-local has no STATUS: an exhausted range still reports success (spec: code 50)",
     "go-dup-route": (

@@ -9,6 +9,7 @@ ENTRIES: dict[str, str] = {
     "bridge": "plugins.bridge",
     "tuning": "plugins.tuning",
     "portmap": "plugins.portmap",
+    "firewall": "plugins.firewall",
     "bandwidth": "plugins.bandwidth",
     "loopback": "plugins.loopback",
     "host-local": "ipam.host_local",

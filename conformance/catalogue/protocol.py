@@ -23,7 +23,7 @@ from .common import (
 )
 from .common import tuning_conf as tuning
 
-PLUGINS = ("bridge", "host-local", "tuning", "portmap", "loopback")
+PLUGINS = ("bridge", "host-local", "tuning", "portmap", "loopback", "firewall")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,13 @@ TARGETS = {
         {"name": "{net}", "type": "loopback"},
         parses_cni_args=False,
         add_deviations=(Deviation("loopback-label", Expect(output="any")),),
+    ),
+    # backend named: the protocol cases never ask a system bus for firewalld
+    "firewall": Target(
+        "firewall",
+        {"name": "{net}", "type": "firewall", "backend": "iptables"},
+        prev=container_result(),
+        parses_cni_args=False,
     ),
 }
 

@@ -10,7 +10,7 @@ from conformance.catalogue import all_scenarios
 from conformance.deviations import DEVIATIONS
 from conformance.model import KNOWN_VERSIONS, Check, Concurrent, Invoke, Scenario, Step
 
-PLUGINS = {"bridge", "host-local", "tuning", "portmap", "bandwidth", "loopback"}
+PLUGINS = {"bridge", "host-local", "tuning", "portmap", "firewall", "bandwidth", "loopback"}
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,7 @@ def test_ids_unique_and_named_after_their_area(scenarios):
             "host-local",
             "tuning",
             "portmap",
+            "firewall",
             "bandwidth",
             "loopback",
             "chain",
