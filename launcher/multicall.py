@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from launcher.programs import ENTRIES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from libcni.skel import Plugin
 
 
 def warm_requested(env=os.environ) -> bool:
@@ -46,8 +50,17 @@ def run(name: str) -> None:
         entry.main()
         return
     from libcni.skel import main as skel_main
+    from libcni.skel import set_delegate_resolver
 
+    set_delegate_resolver(delegate_plugin)
     skel_main(plugin, after=after)
+
+
+def delegate_plugin(path: str, plugin_type: str) -> Plugin | None:
+    """In-process delegation (libcni.skel.delegate_plugin): our own Plugin behind `path`, or None."""
+    from launcher.inprocess import plugin_for
+
+    return plugin_for(path, plugin_type)
 
 
 def main(name: str = "") -> None:

@@ -113,6 +113,21 @@ class Plugin(namedtuple("Plugin", "name commands versions about", defaults=(SUPP
         return self.about or f"CNI {self.name} plugin v{PACKAGE_VERSION} ({PROJECT}, build {build_stamp()})"
 
 
+# In-process delegation: the process entry (launcher) sets a function that returns our own Plugin
+# when the delegate at `path` is a program of this very build, else None. Unset: always exec.
+_delegate_resolver: Callable[[str, str], Plugin | None] | None = None
+
+
+def set_delegate_resolver(resolver: Callable[[str, str], Plugin | None] | None) -> None:
+    global _delegate_resolver
+    _delegate_resolver = resolver
+
+
+def delegate_plugin(path: str, plugin_type: str) -> Plugin | None:
+    """Our own Plugin to run in-process for the delegate `plugin_type` found at `path`, or None."""
+    return _delegate_resolver(path, plugin_type) if _delegate_resolver is not None else None
+
+
 class Outcome(namedtuple("Outcome", "stdout stderr exit_code", defaults=(b"", b"", 0))):
     """What one call wrote to stdout and stderr, and its exit code."""
 

@@ -551,8 +551,12 @@ def run_call(items: list[bytes], fds: list[int]) -> int:
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own stdio, like Python sets it up
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+    from launcher.multicall import delegate_plugin
     from launcher.programs import ENTRIES
     from libcni.skel import run_call as skel_run_call
+    from libcni.skel import set_delegate_resolver
+
+    set_delegate_resolver(delegate_plugin)
 
     if name not in SERVED:
         sys.stderr.write(f"unknown program {name!r}\n")

@@ -375,3 +375,66 @@ def test_built_warm_worker_dies_with_its_killed_client(built, tmp_path, host_ns,
             client.kill()
             client.wait()
         warm("--warm-stop")
+
+
+# -- in-process delegation: our own host-local runs inside bridge, anything else is exec'd ---------------
+
+
+@pytest.mark.parametrize("delegate", ["ours", "wrapper"])
+def test_bridge_runs_our_host_local_in_process(built, tmp_path, host_ns, container_ns, delegate):
+    """bridge finds host-local in CNI_PATH: our own launcher of this build runs in-process (no
+    exec of host-local at all); a wrapper script in front of it is executed like any plugin."""
+    cni_path = built
+    if delegate == "wrapper":
+        cni_path = str(tmp_path / "wrapped")
+        os.mkdir(cni_path)
+        wrapper = os.path.join(cni_path, "host-local")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nexec {built}/host-local "$@"\n')
+        os.chmod(wrapper, 0o755)
+        cni_path += ":" + built
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "inproc",
+        "type": "bridge",
+        "bridge": unique("bri"),
+        "ipam": {"type": "host-local", "subnet": "10.93.10.0/24", "dataDir": str(tmp_path / "ipam")},
+    }
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "CNI_CONTAINERID": "inproccid",
+        "CNI_NETNS": container_ns.path,
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": cni_path,
+    }
+    trace = tmp_path / "trace"
+    for command in ("ADD", "DEL"):
+        proc = subprocess.run(
+            [
+                "nsenter",
+                f"--net={host_ns.path}",
+                "--",
+                "strace",
+                "-f",
+                "-qq",
+                "-e",
+                "trace=execve",
+                "-o",
+                str(trace),
+                os.path.join(built, "bridge"),
+            ],
+            input=json.dumps(conf).encode(),
+            env=dict(env, CNI_COMMAND=command),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        execs = [
+            line for line in trace.read_text().splitlines() if "host-local" in line and "execve(" in line
+        ]
+        if delegate == "ours":
+            assert execs == [], execs
+        else:
+            assert any(os.path.join(cni_path.split(":")[0], "host-local") in line for line in execs), execs
+    assert container_ns.link("eth0") is None
