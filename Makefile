@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: schemas netlink-constants setup test test-unit lint demo shims clean build install test-e2e bench conformance stress
+.PHONY: schemas netlink-constants setup test test-unit lint demo shims clean build dist install uninstall test-e2e bench conformance stress
 
 setup:
 	@scripts/setup
@@ -53,13 +53,22 @@ demo: build
 clean:
 	rm -rf build dist .pytest_cache
 
-# Frozen executables in dist/bin (PyInstaller onedir multi-call bundle, see build.spec).
+# Frozen executables in dist/bin: a launcher per program beside the support directory
+# cni-plugins.d/ (build.spec, scripts/build; layout in README.md "Installing").
 build: setup
 	scripts/build
 
+# The release tarball dist/<project>-linux-<arch>-v<version>.tgz and its .sha256: extracting it
+# into /opt/cni/bin is the whole install.
+dist: build
+	scripts/dist
+
+# The same files as the tarball, written aside and renamed into place (safe on a running node).
 install: build
-	install -d $(PREFIX)
-	cp -a dist/bin/. $(PREFIX)/
+	$(PY) scripts/install $(PREFIX)
+
+uninstall: setup
+	$(PY) scripts/install --uninstall $(PREFIX)
 
 # Our built executables beside the Go reference; writes docs/benchmark.md and docs/benchmark.svg.
 bench: build
