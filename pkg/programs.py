@@ -6,4 +6,5 @@ ENTRIES: dict[str, str] = {
     "portmap": "plugins.portmap",
     "host-local": "ipam.host_local",
     "cnitool": "libcni.cnitool",
+    "cni-install": "pkg.install",
 }
