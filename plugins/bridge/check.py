@@ -10,7 +10,7 @@ from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Interface, IPConfig, Result, Route
 
-from .config import BridgeConf
+from .config import BridgeRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
@@ -48,7 +48,7 @@ def _lookup(ipr: IPRoute, iface: Interface, in_sandbox: bool) -> Any:
     return link
 
 
-def check_bridge(ipr: IPRoute, iface: Interface, conf: BridgeConf) -> Found:
+def check_bridge(ipr: IPRoute, iface: Interface, conf: BridgeRecord) -> Found:
     from pkg.link import is_promisc, kind, mac
 
     link = _lookup(ipr, iface, in_sandbox=False)
@@ -92,7 +92,7 @@ def check_host_veth(ipr: IPRoute, iface: Interface, bridge: Found, container: Fo
     return found
 
 
-def check(args: CmdArgs, conf: BridgeConf, netns: NetNS, prev: Result) -> None:
+def check(args: CmdArgs, conf: BridgeRecord, netns: NetNS, prev: Result) -> None:
     from pkg.netlink import iproute
 
     bridge_entry = Interface()

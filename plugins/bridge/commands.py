@@ -10,10 +10,10 @@ from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Interface, Result, convert
 from libcni.types.version import FAMILY_020, family_of
 from pkg import ipam, ipmasq, spoofcheck, sysctl
+from pkg.rollback import Rollback
 
-from .config import BridgeConf, load, validate_for_add
+from .config import BridgeRecord, load, validate_for_add
 from .gateways import calc_gateways
-from .rollback import Rollback
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyroute2 import IPRoute
@@ -40,12 +40,27 @@ def open_netns(path: str) -> NetNS:
 # ---------------------------------------------------------------- ADD
 
 
-def cmd_add(args: CmdArgs) -> Result:
-    conf = load(args.stdin_data, args.args)
+def prepare(args: CmdArgs) -> BridgeRecord:
+    """The pure half of DEL, CHECK, GC and STATUS: the configuration and CNI_ARGS."""
+    return load(args.conf, args.args)
+
+
+def prepare_add(args: CmdArgs) -> BridgeRecord:
+    """Everything ADD refuses before touching the kernel."""
+    conf = prepare(args)
     validate_for_add(conf)
     if not conf.is_layer3 and family_of(args.config_version) is FAMILY_020:
         # Go creates everything and then fails to print; fail before touching anything.
         raise CNIError(ErrCode.INTERNAL, "cannot convert: no valid IP addresses")
+    return conf
+
+
+# The pure half of each verb (the fuzzer runs these alone; IPAM is the delegate's own).
+PREPARE = {"ADD": prepare_add, "DEL": prepare, "CHECK": prepare, "GC": prepare, "STATUS": prepare}
+
+
+def cmd_add(args: CmdArgs) -> Result:
+    conf = prepare_add(args)
 
     from pkg.netlink import iproute
 
@@ -67,7 +82,7 @@ def cmd_add(args: CmdArgs) -> Result:
 
 
 def _add(
-    args: CmdArgs, conf: BridgeConf, ipr: IPRoute, netns: NetNS, bridge: Any, rollback: Rollback
+    args: CmdArgs, conf: BridgeRecord, ipr: IPRoute, netns: NetNS, bridge: Any, rollback: Rollback
 ) -> Result:
     from pkg.link import create_veth, delete_link, get_link, mac
 
@@ -132,7 +147,7 @@ def _add(
 
 def _add_layer3(
     args: CmdArgs,
-    conf: BridgeConf,
+    conf: BridgeRecord,
     ipr: IPRoute,
     cipr: IPRoute,
     netns: NetNS,
@@ -228,7 +243,7 @@ def _wait_port_up(ipr: IPRoute, host_name: str) -> Any:
 
 def cmd_del(args: CmdArgs) -> None:
     """Idempotent: a missing netns, interface, rule or allocation is not an error."""
-    conf = load(args.stdin_data, args.args)
+    conf = prepare(args)
     if args.netns:
         _delete_container_link(args)
     first_error: CNIError | None = None
@@ -269,7 +284,7 @@ def _delete_container_link(args: CmdArgs) -> None:
 def cmd_check(args: CmdArgs) -> None:
     from .check import check
 
-    conf = load(args.stdin_data, args.args)
+    conf = prepare(args)
     with open_netns(args.netns) as netns:
         if conf.is_layer3:  # Go delegates even without IPAM and so always fails in L2 mode
             ipam.exec_check(conf.ipam_type, args)
@@ -281,7 +296,7 @@ def cmd_check(args: CmdArgs) -> None:
 
 def cmd_gc(args: CmdArgs) -> None:
     """Remove masquerade rules of this network's attachments that are no longer valid."""
-    conf = load(args.stdin_data, args.args)
+    conf = prepare(args)
     attachments = [(a.containerID, a.ifname) for a in conf.gc_valid_attachments()]
     ipmasq.gc(conf.name, attachments)
     if conf.is_layer3:
@@ -289,7 +304,7 @@ def cmd_gc(args: CmdArgs) -> None:
 
 
 def cmd_status(args: CmdArgs) -> None:
-    conf = load(args.stdin_data, args.args)
+    conf = prepare(args)
     from pkg.link import get_link, kind
     from pkg.netlink import iproute
 

@@ -7,7 +7,7 @@ before the netns is touched; a failed ADD puts back what it changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import AnyResult, Result, as_current, convert, parse_result
@@ -55,8 +55,19 @@ def _add_result(prev: AnyResult, ifname: str, mac: str, version: str) -> AnyResu
     return convert(result, version)
 
 
-def cmd_add(args: CmdArgs) -> AnyResult:
-    reject_duplicate_sysctl_keys(args.stdin_data)
+class AddPlan(NamedTuple):
+    """What ADD will do, decided before the netns is touched."""
+
+    tuning: Tuning
+    targets: list[tuple[str, str]]
+    mac: str
+    result: AnyResult
+    backup_file: str
+
+
+def prepare_add(args: CmdArgs) -> AddPlan:
+    """Everything ADD refuses (keys, allow-list, MAC, sysctl paths, prevResult and its conversion)."""
+    reject_duplicate_sysctl_keys(args.conf)
     tuning = load(args)
     sysctls.check_allowlist(tuning.sysctl)
     sysctls.check_ifname(args.ifname)
@@ -65,7 +76,23 @@ def cmd_add(args: CmdArgs) -> AnyResult:
     mac = _new_mac(tuning)
     result = _add_result(prev, args.ifname, mac, args.config_version)
     backup_file = backup.backup_path(tuning.data_dir, args.container_id, args.ifname)
+    return AddPlan(tuning, targets, mac, result, backup_file)
 
+
+def prepare_check(args: CmdArgs) -> tuple[Tuning, list[tuple[str, str]]]:
+    reject_duplicate_sysctl_keys(args.conf)
+    tuning = load(args)
+    prev = _prev_result(tuning)
+    as_current(convert(prev, args.config_version))  # must be a valid result (Go's NewResultFromResult)
+    return tuning, sysctls.resolve_all(tuning.sysctl, args.ifname)
+
+
+# The pure half of each verb (the fuzzer runs these alone).
+PREPARE = {"ADD": prepare_add, "DEL": load, "CHECK": prepare_check}
+
+
+def cmd_add(args: CmdArgs) -> AnyResult:
+    tuning, targets, mac, result, backup_file = prepare_add(args)
     with NetNS.open(args.netns) as ns:
         with ns.entered():
             undo = sysctls.apply(targets)
@@ -144,11 +171,7 @@ def _restore_link(ns: NetNS, ifname: str, saved: backup.SavedLink, backup_file: 
 
 
 def cmd_check(args: CmdArgs) -> None:
-    reject_duplicate_sysctl_keys(args.stdin_data)
-    tuning = load(args)
-    prev = _prev_result(tuning)
-    as_current(convert(prev, args.config_version))  # must be a valid result (Go's NewResultFromResult)
-    targets = sysctls.resolve_all(tuning.sysctl, args.ifname)
+    tuning, targets = prepare_check(args)
     with NetNS.open(args.netns) as ns:
         with ns.entered():
             sysctls.verify(targets)
