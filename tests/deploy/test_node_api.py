@@ -5,6 +5,7 @@ Also the installer's loop: it repairs what was removed and stops cleanly on SIGT
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -60,8 +61,9 @@ class NodeAPI(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def api(tmp_path):
+@contextlib.contextmanager
+def serve(tmp_path):
+    """The stand-in API with its CA and a service account directory (token, ca.crt) for it."""
     cert, key = make_ca(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
@@ -80,6 +82,12 @@ def api(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def api(tmp_path):
+    with serve(tmp_path) as served:
+        yield served
 
 
 def install(cni_bin, tmp_path, env: dict, *args: str) -> subprocess.CompletedProcess:
