@@ -46,8 +46,12 @@ def node(tmp_path):
     return paths
 
 
+# as deploy/kubernetes/daemonset.yaml runs it: root without capabilities, read-only root filesystem
+CONFINED = ["--user", "0", "--cap-drop", "ALL", "--read-only", "--security-opt", "no-new-privileges"]
+
+
 def run_image(podman, image, node, env: dict, *args: str, network: str = "none", extra=()):
-    argv = ["run", "--rm", "--network", network, "--cgroup-parent", podman.cgroup_parent, *ULIMITS]
+    argv = ["run", "--rm", "--network", network, "--cgroup-parent", podman.cgroup_parent, *ULIMITS, *CONFINED]
     argv += ["-v", f"{node['bin']}:/host/opt/cni/bin", "-v", f"{node['conf']}:/host/etc/cni/net.d"]
     for key, value in env.items():
         argv += ["-e", f"{key}={value}"]
@@ -99,7 +103,8 @@ def test_stays_running_and_stops_on_sigterm(podman, image, node):
     name = "cni-install-" + uuid.uuid4().hex[:8]
     env = {"POD_CIDRS": "10.95.2.0/24", "CNI_INSTALL_INTERVAL": "0.5"}
     argv = ["run", "--detach", "--name", name, "--network", "none", "--cgroup-parent", podman.cgroup_parent]
-    argv += [*ULIMITS, "-v", f"{node['bin']}:/host/opt/cni/bin", "-v", f"{node['conf']}:/host/etc/cni/net.d"]
+    argv += [*ULIMITS, *CONFINED, "-v", f"{node['bin']}:/host/opt/cni/bin"]
+    argv += ["-v", f"{node['conf']}:/host/etc/cni/net.d"]
     for key, value in env.items():
         argv += ["-e", f"{key}={value}"]
     podman.podman(*argv, image)
