@@ -8,7 +8,8 @@ other:
 - nftables: table `inet cni_plugins_masquerade`, one rule per IP in chain `masq_checks` with a
   comment that starts with a hash of (network, ifname, containerID).
 
-Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing. Teardown
+Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing; for iptables
+only the chain and POSTROUTING are listed (`iptables -S`), never the whole nat table, except by GC. Teardown
 and GC do not need the container IPs: iptables rules are found by their chain, nftables rules by
 their comment hash. That lets DEL clean up even when the netns is gone (Go leaks the rules then,
 containernetworking/plugins#810).
@@ -75,7 +76,8 @@ def choose_backend(backend: str | None) -> str:
 
 @dataclass(frozen=True)
 class SavedTable:
-    """The nat table as iptables-save shows it: chain names and `-A ...` rule lines."""
+    """The nat table (or the chains of it that were read) as iptables-save shows it: chain names and
+    `-A ...` rule lines."""
 
     chains: frozenset[str]
     rules: tuple[str, ...]
@@ -90,6 +92,15 @@ class SavedTable:
             elif line.startswith("-A "):
                 rules.append(line)
         return cls(frozenset(chains), tuple(rules))
+
+    @classmethod
+    def of_chains(cls, listed: dict[str, list[str] | None]) -> SavedTable:
+        """From `iptables -S CHAIN` listings (None: the chain does not exist)."""
+        present = {name: rules for name, rules in listed.items() if rules is not None}
+        return cls(
+            frozenset(present),
+            tuple(f"-A {name} {rule}" for name, rules in present.items() for rule in rules),
+        )
 
     def jumps_to(self, chain: str, from_chain: str = "POSTROUTING") -> list[str]:
         return [r for r in self.rules if r.startswith(f"-A {from_chain} ") and r.endswith(f" -j {chain}")]
@@ -256,7 +267,21 @@ def _handles_with_prefix(prefix: str) -> list[int]:
 
 
 def _saved(ipv6: bool) -> SavedTable:
+    """The whole nat table: only GC needs it (it looks for chains it does not know the names of)."""
     return SavedTable.parse(iptables.save("nat", ipv6))
+
+
+def _read_chains(chain: str, families: Sequence[bool]) -> dict[bool, SavedTable | iptables.IptablesError]:
+    """Only `chain` and POSTROUTING of each family (`iptables -S`, side by side): what setup and
+    teardown touch, so their cost does not grow with the rest of the nat table."""
+    names = [chain, "POSTROUTING"]
+    listed = iptables.list_chains([(name, ipv6) for ipv6 in families for name in names])
+    out: dict[bool, SavedTable | iptables.IptablesError] = {}
+    for n, ipv6 in enumerate(families):
+        found = listed[n * len(names) : (n + 1) * len(names)]
+        error = next((r for r in found if isinstance(r, iptables.IptablesError)), None)
+        out[ipv6] = error if error is not None else SavedTable.of_chains(dict(zip(names, found, strict=True)))  # type: ignore[arg-type]
+    return out
 
 
 def _by_family(cidrs: Sequence[str]) -> dict[bool, list[str]]:
@@ -275,8 +300,13 @@ def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, 
         return
     chain = format_chain_name(network, container_id)
     comment = format_comment(network, container_id)
-    for ipv6, family_cidrs in _by_family(cidrs).items():
-        script = iptables_setup_script(_saved(ipv6), family_cidrs, chain, comment)
+    by_family = _by_family(cidrs)
+    tables = _read_chains(chain, list(by_family))
+    for ipv6, family_cidrs in by_family.items():
+        saved = tables[ipv6]
+        if isinstance(saved, iptables.IptablesError):
+            raise saved
+        script = iptables_setup_script(saved, family_cidrs, chain, comment)
         if script:
             iptables.restore(script, ipv6)
 
@@ -284,9 +314,13 @@ def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, 
 def _teardown_iptables(network: str, container_id: str) -> list[str]:
     chain = format_chain_name(network, container_id)
     errors = []
+    tables = _read_chains(chain, (False, True))
     for ipv6 in (False, True):
         try:
-            script = iptables_teardown_script(_saved(ipv6), chain)
+            saved = tables[ipv6]
+            if isinstance(saved, iptables.IptablesError):
+                raise saved
+            script = iptables_teardown_script(saved, chain)
             if script:
                 iptables.restore(script, ipv6)
         except CNIError as err:

@@ -28,11 +28,6 @@ def apply(script: str) -> None:
         raise NftError(ErrCode.INTERNAL, f"nft failed: {message}")
 
 
-def check(script: str) -> bool:
-    """True when nft accepts the batch (dry run, nothing applied)."""
-    return run([NFT, "--check", "-f", "-"], stdin=script).returncode == 0
-
-
 def list_json(*what: str) -> list[dict[str, Any]] | None:
     """`nft -j list <what>` as the list of objects under "nftables"; None if it does not exist."""
     proc = run([NFT, "-j", "list", *what])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -17,10 +16,9 @@ from libcni.netns import NetNSNotFound, check_netns_path
 from libcni.types.errors import CNIError, ErrCode
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyroute2 import IPRoute
+    from pkg.netlink import Rtnl
 
 CLONE_NEWNET = 0x40000000
-NETLINK_ROUTE = 0
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -80,12 +78,9 @@ class NetNS:
         finally:
             os.close(home)
 
-    def netlink_socket(self) -> socket.socket:
-        """A NETLINK_ROUTE socket bound to this netns, made without forking."""
+    def rtnl(self) -> Rtnl:
+        """rtnetlink on a socket that lives in this netns (made inside it, without forking)."""
+        from pkg.netlink import Rtnl
+
         with self.entered():
-            return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
-
-    def iproute(self) -> IPRoute:
-        from pkg.netlink import iproute
-
-        return iproute(self.netlink_socket())
+            return Rtnl.open()

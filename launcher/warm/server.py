@@ -131,18 +131,15 @@ def submodules(package: str, directory: str) -> list[str]:
 
 
 def _warm_netlink() -> None:
-    """pyroute2's first IPRoute and message decoding import more modules and build tables."""
-    from pkg.netlink import iproute
+    """One netlink round of each kind, so that a call's first one finds everything loaded."""
+    from pkg.netlink import NetlinkError, Rtnl
 
     try:
-        ipr = iproute()
-        try:
-            ipr.get_links()
-            ipr.get_addr()
-            ipr.get_routes()
-        finally:
-            ipr.close()
-    except Exception as err:  # noqa: BLE001 - only a warm-up
+        with Rtnl.open() as nl:
+            nl.links()
+            nl.addrs()
+            nl.routes()
+    except NetlinkError as err:  # only a warm-up
         log(f"netlink warm-up: {err}")
 
 
@@ -399,7 +396,7 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
             other.close()  # the other workers' clients must see their end of stream, not ours
         os.close(server.wake_read)
         os.close(server.wake_write)
-        gc.unfreeze()
+        gc.unfreeze()  # this short-lived worker collects again (the server froze its preloaded heap)
         conn.setblocking(True)
         conn.settimeout(protocol.REQUEST_TIMEOUT)
         status = dict(server.status(), pid=os.getppid(), worker=os.getpid())

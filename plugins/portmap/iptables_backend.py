@@ -1,10 +1,11 @@
-"""The iptables backend: read each family's nat table once, apply one iptables-restore batch per
-family. iptables and ip6tables are independent, so both families run side by side."""
+"""The iptables backend: read the few chains a change touches (`iptables -S CHAIN`, never the whole nat
+table, so the cost stays flat however many rules kube-proxy keeps there), apply one
+`iptables-restore --noflush` batch per family. iptables and ip6tables are independent, so both
+families run side by side."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from libcni.types.errors import CNIError, ErrCode
 from pkg import iptables
@@ -21,24 +22,24 @@ def family_label(family: int) -> str:
     return "ipv6" if family == 6 else "ipv4"
 
 
-def snapshots(families: tuple[int, ...]) -> dict[int, rules.NatTable | CNIError]:
-    """`iptables-save -t nat` of each family; an error where that family is unusable."""
-    argvs = [([iptables.binary(f == 6) + "-save", "-t", "nat"], None) for f in families]
+def read(families: tuple[int, ...], names: list[str]) -> dict[int, rules.NatTable | CNIError]:
+    """The named chains of each family's nat table (`iptables -S CHAIN`, all side by side; never the
+    whole table); an error where that family is unusable."""
+    listed = iptables.list_chains([(name, f == 6) for f in families for name in names])
     out: dict[int, rules.NatTable | CNIError] = {}
-    for family, proc in zip(families, run_parallel(argvs), strict=True):
-        if proc.returncode == 0:
-            out[family] = rules.NatTable.parse(proc.stdout.decode(errors="replace"))
+    for n, family in enumerate(families):
+        found = listed[n * len(names) : (n + 1) * len(names)]
+        error = next((r for r in found if isinstance(r, iptables.IptablesError)), None)
+        if error is not None:
+            out[family] = CNIError(ErrCode.INTERNAL, error.msg)
         else:
-            stderr = proc.stderr.decode(errors="replace").strip()
-            out[family] = CNIError(
-                ErrCode.INTERNAL, f"{proc.args[0]} failed: exit status {proc.returncode}: {stderr}"
-            )
+            out[family] = rules.NatTable.of_chains(dict(zip(names, found, strict=True)))  # type: ignore[arg-type]
     return out
 
 
-def usable_snapshots(families: tuple[int, ...] = FAMILIES) -> dict[int, rules.NatTable]:
+def usable_tables(families: tuple[int, ...], names: list[str]) -> dict[int, rules.NatTable]:
     """Go's maybeGetIptables for each family: an error only when none is usable."""
-    found = snapshots(families)
+    found = read(families, names)
     usable = {f: t for f, t in found.items() if isinstance(t, rules.NatTable)}
     if not usable:
         reasons = ", ".join(f"({iptables.binary(f == 6)}) {found[f]}" for f in families)
@@ -55,14 +56,15 @@ def failed_line(stderr: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def restore_argv(family: int) -> list[str]:
+    return [iptables.binary(family == 6) + "-restore", "--noflush", "--wait"]
+
+
 def restore_all(batches: dict[int, Batch]) -> dict[int, str]:
     """Apply each family's batch (`iptables-restore --noflush`); the error text of those that failed,
     naming the batch line it refers to."""
     families = tuple(batches)
-    argvs = [
-        ([iptables.binary(f == 6) + "-restore", "--noflush", "--wait"], "\n".join(batches[f]) + "\n")
-        for f in families
-    ]
+    argvs = [(restore_argv(f), "\n".join(batches[f]) + "\n") for f in families]
     errors: dict[int, str] = {}
     for family, proc in zip(families, run_parallel(argvs), strict=True):
         if proc.returncode == 0:
@@ -87,11 +89,43 @@ def create_chains(names: list[str], ipv6: bool) -> None:
                 raise CNIError(ErrCode.INTERNAL, f"unable to create chain {name}: {err.msg}") from None
 
 
+def probe_shared(
+    conf: PortMapConfig, families: tuple[int, ...]
+) -> dict[int, tuple[bool, iptables.ChainRules]]:
+    """For each family, side by side: whether every shared rule is already there (one
+    `iptables-restore` of `-C` lines) and the rules of CNI-HOSTPORT-DNAT (stale jumps to the
+    container's chain). Two processes per family instead of a listing of six chains."""
+    check = "\n".join(rules.shared_check_batch(conf)) + "\n"
+    commands: list[tuple[list[str], str | None]] = []
+    for family in families:
+        commands += [
+            (restore_argv(family), check),
+            (iptables.list_argv(rules.TOP_LEVEL_DNAT_CHAIN, family == 6), None),
+        ]
+    procs = run_parallel(commands)
+    return {
+        family: (
+            procs[2 * n].returncode == 0,
+            iptables.parse_listing(rules.TOP_LEVEL_DNAT_CHAIN, procs[2 * n + 1]),
+        )
+        for n, family in enumerate(families)
+    }
+
+
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     by_family = {net.family: net for net in nets}
-    tables = snapshots(tuple(by_family))
+    probed = probe_shared(conf, tuple(by_family))
     batches: dict[int, Batch] = {}
-    for family, table in tables.items():
+    unknown = tuple(f for f, (present, dnat) in probed.items() if not present or not isinstance(dnat, list))
+    tables = read(unknown, rules.add_reads(conf)) if unknown else {}
+    for family, (_, dnat) in probed.items():
+        if family not in unknown:
+            table = rules.NatTable.of_chains({rules.TOP_LEVEL_DNAT_CHAIN: dnat})  # type: ignore[dict-item]
+            batches[family] = rules.add_batch(
+                conf, container_id, by_family[family], table, shared_present=True
+            )
+            continue
+        table = tables[family]
         if isinstance(table, CNIError):
             raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {table.msg}")
         missing = rules.missing_shared_chains(conf, table)
@@ -111,33 +145,46 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
         raise CNIError(ErrCode.INTERNAL, f"unable to setup DNAT: {next(iter(errors.values()))}")
 
 
-def _apply_per_family(
-    families: tuple[int, ...], render: Callable[[rules.NatTable], Batch | None], what: str
-) -> None:
-    batches = {}
-    for family, table in usable_snapshots(families).items():
-        batch = render(table)
-        if batch is not None:
-            batches[family] = batch
+def _apply(batches: dict[int, Batch], what: str) -> None:
     errors = restore_all(batches) if batches else {}
     for family, text in errors.items():
         raise CNIError(ErrCode.INTERNAL, f"could not {what} {family_label(family)} dnat: {text}")
 
 
 def unforward(conf: PortMapConfig, container_id: str, families: tuple[int, ...] = FAMILIES) -> None:
-    _apply_per_family(families, lambda table: rules.del_batch(conf.name, container_id, table), "teardown")
+    tables = usable_tables(families, rules.del_reads(conf.name, container_id))
+    legacy = tuple(
+        f for f, t in tables.items() if t.has_chain(rules.old_snat_chain_name(conf.name, container_id))
+    )
+    for family, table in (read(legacy, [rules.OLD_TOP_LEVEL_SNAT_CHAIN]) if legacy else {}).items():
+        if isinstance(table, rules.NatTable):
+            tables[family].chains.update(table.chains)
+    batches = {}
+    for family, table in tables.items():
+        batch = rules.del_batch(conf.name, container_id, table)
+        if batch is not None:
+            batches[family] = batch
+    _apply(batches, "teardown")
 
 
 def gc(conf: PortMapConfig) -> None:
-    _apply_per_family(
-        FAMILIES, lambda table: rules.gc_batch(conf.name, conf.valid_container_ids, table), "garbage-collect"
-    )
+    """Only CNI-HOSTPORT-DNAT is read: a jump to a chain proves it exists, and teardown needs no more."""
+    batches = {}
+    for family, table in usable_tables(FAMILIES, [rules.TOP_LEVEL_DNAT_CHAIN]).items():
+        for saved in list(table.chains.get(rules.TOP_LEVEL_DNAT_CHAIN, [])):
+            target = rules.jump_target(saved)
+            if target is not None:
+                table.chains.setdefault(target, [])
+        batch = rules.gc_batch(conf.name, conf.valid_container_ids, table)
+        if batch is not None:
+            batches[family] = batch
+    _apply(batches, "garbage-collect")
 
 
 def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     chain = rules.dnat_chain_name(conf.name, container_id)
     for net in nets:
-        table = usable_snapshots((net.family,))[net.family]
+        table = usable_tables((net.family,), [chain])[net.family]
         what = f"could not check {family_label(net.family)} dnat"
         if not table.has_chain(chain):
             raise CNIError(ErrCode.INTERNAL, f"{what}: chain {chain} not found in iptables table nat")

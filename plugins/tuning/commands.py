@@ -110,19 +110,16 @@ def _tune_link(ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: st
     """Back up the attributes about to change, then change them; undo everything on failure."""
     from . import link_settings
 
-    ipr = ns.iproute()
-    try:
-        link = link_settings.read(ipr, ifname)
+    with ns.rtnl() as nl:
+        link = link_settings.read(nl, ifname)
         saved = link_settings.snapshot(link, tuning)
         backup.save(backup_file, saved, ifname)
         try:
-            link_settings.apply(ipr, link, ifname, tuning, mac)
+            link_settings.apply(nl, link, ifname, tuning, mac)
         except BaseException:
-            if not link_settings.restore(ipr, link.index, ifname, saved):
+            if not link_settings.restore(nl, link.index, ifname, saved):
                 backup.remove(backup_file)
             raise
-    finally:
-        ipr.close()
 
 
 def cmd_del(args: CmdArgs) -> None:
@@ -148,26 +145,23 @@ def cmd_del(args: CmdArgs) -> None:
 
 
 def _restore_link(ns: NetNS, ifname: str, saved: backup.SavedLink, backup_file: str) -> None:
+    """DEL never fails: a link that cannot be read or restored keeps its backup for a next DEL."""
     from . import link_settings
 
     try:
-        ipr = ns.iproute()
-    except Exception:  # noqa: BLE001 - DEL never fails
+        nl = ns.rtnl()
+    except OSError:  # no netlink socket (fd limits, ...): nothing can be restored now
         return
-    try:
+    with nl:
         try:
-            link = link_settings.read(ipr, ifname)
+            link = link_settings.read(nl, ifname)
         except link_settings.LinkNotFound:
             backup.remove(backup_file)  # gone with its interface: nothing left to restore
             return
         except CNIError:
             return
-        if not link_settings.restore(ipr, link.index, ifname, saved):
+        if not link_settings.restore(nl, link.index, ifname, saved):
             backup.remove(backup_file)
-    except Exception:  # noqa: BLE001 - DEL never fails
-        return
-    finally:
-        ipr.close()
 
 
 def cmd_check(args: CmdArgs) -> None:
@@ -181,22 +175,11 @@ def cmd_check(args: CmdArgs) -> None:
 def _check_link(ns: NetNS, ifname: str, tuning: Tuning) -> None:
     from . import link_settings
 
-    missing = CNIError(ErrCode.INTERNAL, f"Cannot find container link {ifname}")
-    needs_netlink = bool(tuning.mac or tuning.mtu) or tuning.allmulti is not None or tuning.txqlen is not None
-    if not needs_netlink:
-        flags = link_settings.interface_flags(ns, ifname)
-        if flags is None:
-            raise missing
-        _compare_promisc(ifname, tuning.promisc, bool(flags & link_settings.IFF_PROMISC))
-        return
-
-    ipr = ns.iproute()
-    try:
-        link = link_settings.read(ipr, ifname)
-    except link_settings.LinkNotFound:
-        raise missing from None
-    finally:
-        ipr.close()
+    with ns.rtnl() as nl:
+        try:
+            link = link_settings.read(nl, ifname)
+        except link_settings.LinkNotFound:
+            raise CNIError(ErrCode.INTERNAL, f"Cannot find container link {ifname}") from None
     if tuning.mac:
         try:
             wanted = parse_mac(tuning.mac)
