@@ -46,8 +46,15 @@ def parse_args(argv: list[str] | None, env: dict[str, str]) -> argparse.Namespac
     parser.add_argument("--bin-dir", default=env.get("CNI_BIN_DIR", "/host/opt/cni/bin"))
     parser.add_argument("--conf-dir", default=env.get("CNI_CONF_DIR", "/host/etc/cni/net.d"))
     parser.add_argument("--pod-cidrs", default=env.get("POD_CIDRS", ""))
-    parser.add_argument("--interval", type=float, default=float(env.get("CNI_INSTALL_INTERVAL", "60")))
-    return parser.parse_args(argv)
+    parser.add_argument("--interval", default=env.get("CNI_INSTALL_INTERVAL", "60"))
+    options = parser.parse_args(argv)
+    try:
+        options.interval = float(options.interval)
+        if not options.interval > 0:
+            raise ValueError
+    except ValueError:
+        parser.error(f"CNI_INSTALL_INTERVAL / --interval: {options.interval!r} is not a positive number")
+    return options
 
 
 class Installer:

@@ -13,13 +13,19 @@ Anything already identical is left alone: a second run changes nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 import shutil
 import stat
+import time
 from dataclasses import dataclass, field
 
 CHUNK = 1 << 20
+# what _aside() names look like; one left by a killed installer is removed once it is this old
+ASIDE = re.compile(r"^\..+\.\d+\.new$")
+STALE_AFTER = 600.0
 
 
 @dataclass
@@ -52,6 +58,27 @@ def tree_digest(root: str) -> str:
                 _file_digest(path, h)
         dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _source_digest(root: str) -> str:
+    """The source is the image's own read-only copy: hash it once per process, not every pass."""
+    return tree_digest(root)
+
+
+def remove_stale_asides(directory: str, report: Report | None = None, now: float | None = None) -> None:
+    """Temporary copies of an installer that was killed mid-write (SIGKILL, node reboot)."""
+    now = time.time() if now is None else now
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in names:
+        path = os.path.join(directory, name)
+        if ASIDE.match(name) and now - os.lstat(path).st_mtime > STALE_AFTER:
+            _remove(path)
+            if report is not None:
+                report.removed.append(name)
 
 
 def _fsync_path(path: str) -> None:
@@ -144,7 +171,7 @@ def _link_into_place(dest_dir: str, name: str, target: str) -> bool:
 
 
 def _install_support_dir(src: str, dest_dir: str, name: str, report: Report) -> None:
-    version = f".{name}-{tree_digest(src)[:16]}"
+    version = f".{name}-{_source_digest(os.path.realpath(src))[:16]}"
     final = os.path.join(dest_dir, version)
     if not os.path.isdir(final):
         tmp = _aside(dest_dir, name + "-tree")
@@ -152,15 +179,19 @@ def _install_support_dir(src: str, dest_dir: str, name: str, report: Report) -> 
         _copy_tree(src, tmp)
         os.rename(tmp, final)
     link = os.path.join(dest_dir, name)
-    previous = os.readlink(link) if os.path.islink(link) else None
+    if os.path.islink(link):
+        previous = os.readlink(link)
+    else:  # a real directory (tarball install) is moved aside by _link_into_place
+        previous = f".{name}-replaced" if os.path.isdir(link) else None
     if _link_into_place(dest_dir, name, version):
         report.changed.append(name + "/")
     else:
         report.unchanged.append(name + "/")
     # keep the current tree and the one it just replaced; older ones have no reader left
     keep = {version, previous}
+    versions = re.compile(rf"^\.{re.escape(name)}-([0-9a-f]{{16}}|replaced)$")
     for entry in os.listdir(dest_dir):
-        if entry.startswith(f".{name}-") and entry not in keep:
+        if versions.match(entry) and entry not in keep:
             _remove(os.path.join(dest_dir, entry))
             report.removed.append(entry)
 
@@ -184,6 +215,7 @@ def install_programs(source: str, dest_dir: str, skip: frozenset[str] = frozense
     """Install every program and support directory of `source` into `dest_dir` (see module doc)."""
     report = Report()
     os.makedirs(dest_dir, mode=0o755, exist_ok=True)
+    remove_stale_asides(dest_dir, report)
     entries = sorted(e for e in os.listdir(source) if e not in skip and not e.startswith("."))
     dirs = [e for e in entries if os.path.isdir(os.path.join(source, e))]
     dirs = [e for e in dirs if not os.path.islink(os.path.join(source, e))]
@@ -206,11 +238,14 @@ def write_if_changed(path: str, data: bytes, mode: int = 0o644) -> bool:
         pass
     directory, name = os.path.split(path)
     os.makedirs(directory, mode=0o755, exist_ok=True)
+    remove_stale_asides(directory)
     tmp = _aside(directory, name)
     _remove(tmp)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
-        os.write(fd, data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)

@@ -132,6 +132,9 @@ def test_takes_over_a_directory_from_a_tarball_install(tmp_path):
     files.install_programs(make_release(tmp_path / "v2", "v2"), str(dest))
     assert os.path.islink(dest / "cni-plugins.d")
     assert (dest / "bridge").read_text() == "#!/bin/sh\necho v2\n"
+    assert (dest / ".cni-plugins.d-replaced" / "cni-plugins").exists()  # until the next version
+    files.install_programs(make_release(tmp_path / "v3", "v3"), str(dest))
+    assert not (dest / ".cni-plugins.d-replaced").exists()
 
 
 def test_write_if_changed(tmp_path):
@@ -142,3 +145,26 @@ def test_write_if_changed(tmp_path):
     assert os.stat(path).st_ino == ino
     assert files.write_if_changed(str(path), b"two\n") and path.read_bytes() == b"two\n"
     assert os.listdir(path.parent) == ["10-x.conflist"]
+
+
+def test_leftovers_of_a_killed_installer_are_removed_once_old(tmp_path):
+    dest = tmp_path / "node-bin"
+    dest.mkdir()
+    old, fresh = dest / ".bridge.4242.new", dest / ".cni-plugins.d-tree.4242.new"
+    old.write_text("half")
+    fresh.mkdir()
+    past = os.stat(old).st_mtime - files.STALE_AFTER - 5
+    os.utime(old, (past, past))
+    (dest / ".hidden-but-not-ours").write_text("x")
+    report = files.install_programs(make_release(tmp_path / "v1", "v1"), str(dest))
+    assert ".bridge.4242.new" in report.removed and not old.exists()
+    assert fresh.exists()  # may be another installer's copy in progress
+    assert (dest / ".hidden-but-not-ours").exists()
+
+
+def test_bad_interval_is_a_usage_error(capsys):
+    from pkg.install import cli
+
+    with pytest.raises(SystemExit) as info:
+        cli.parse_args([], {"CNI_INSTALL_INTERVAL": "soon"})
+    assert info.value.code == 2 and "'soon' is not a positive number" in capsys.readouterr().err
