@@ -165,7 +165,9 @@ def _link_into_place(dest_dir: str, name: str, target: str) -> bool:
     if os.path.isdir(path) and not os.path.islink(path):
         # A real directory (e.g. an earlier tarball install) cannot be replaced by rename:
         # move it aside first; it stays until the next version replaces ours.
-        os.rename(path, os.path.join(dest_dir, f".{name}-replaced"))
+        replaced = os.path.join(dest_dir, f".{name}-replaced")
+        _remove(replaced)
+        os.rename(path, replaced)
     os.rename(tmp, path)
     return True
 
