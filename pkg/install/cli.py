@@ -1,4 +1,17 @@
-"""cni-install: settings, one installation pass, and the loop that keeps the node installed.
+"""cni-install: settings, one installation pass, and the loop that keeps the node installed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+from pkg.install import conflist, files, node
+
+HELP = """Install this bundle's CNI plugins and the node's network configs (the DaemonSet's job).
 
 Settings come from the environment (how a DaemonSet passes them) and can be given as options:
 
@@ -12,23 +25,13 @@ Settings come from the environment (how a DaemonSet passes them) and can be give
   CNI_CONFLIST_NAME   file name of the pod network config (10-pycni.conflist)
   CNI_LOOPBACK_CONF   "false" to not write 99-loopback.conf
   CNI_INSTALL_INTERVAL seconds between checks while running (60)
+  CNI_INSTALL_API_SERVER  the API server's URL (default: from KUBERNETES_SERVICE_HOST/PORT)
+  CNI_INSTALL_SERVICE_ACCOUNT_DIR  token and ca.crt (/var/run/secrets/kubernetes.io/serviceaccount)
 
 Without --once it stays running: every interval it makes sure the programs and configs are
 still as they should be (a replaced image version starts a new pod that installs itself), and
 exits 0 on SIGTERM or SIGINT, leaving the node installed.
 """
-
-from __future__ import annotations
-
-import argparse
-import json
-import os
-import signal
-import sys
-import time
-
-from pkg.install import conflist, files, node
-
 SKIP = frozenset({"cni-install"})  # the installer itself has no business on the node
 
 
@@ -39,7 +42,7 @@ def log(message: str) -> None:
 
 def parse_args(argv: list[str] | None, env: dict[str, str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="cni-install", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="cni-install", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--once", action="store_true", help="install once and exit (no loop)")
     parser.add_argument("--source", default=env.get("CNI_INSTALL_SOURCE", "/opt/pycni/bin"))

@@ -62,7 +62,7 @@ def test_daemonset_runs_the_installer_on_every_node():
     env = {e["name"]: e for e in container["env"]}
     assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
     for name in env:
-        assert name in cli.__doc__ or name == "NODE_NAME", f"{name} is not a setting of cni-install"
+        assert name in cli.HELP or name == "NODE_NAME", f"{name} is not a setting of cni-install"
     volumes = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"]}
     mounts = {volumes[m["name"]]: m["mountPath"] for m in container["volumeMounts"]}
     defaults = cli.parse_args([], {})
