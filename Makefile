@@ -58,7 +58,7 @@ deb: build
 
 # The DaemonSet's image (deploy/Containerfile, FROM scratch), saved as dist/<name>-image-v<version>.tar.
 image: build
-	scripts/e2e-setup
+	command -v podman >/dev/null || scripts/e2e-setup
 	scripts/image
 
 # The .deb (rebuilt from this build, lintian left to `make deb`) installed into a scratch root beside

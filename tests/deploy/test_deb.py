@@ -25,6 +25,18 @@ def dpkg_deb(*argv: str) -> str:
     return subprocess.run(["dpkg-deb", *argv], capture_output=True, text=True, check=True).stdout
 
 
+def go_package(tmp_path) -> str:
+    """Debian's containernetworking-plugins .deb: apt's cache, else `apt-get download`."""
+    cache = "/var/cache/apt/archives"
+    found = sorted(n for n in os.listdir(cache) if n.startswith("containernetworking-plugins_"))
+    if found:
+        return os.path.join(cache, found[-1])
+    subprocess.run(
+        ["apt-get", "download", "-qq", "containernetworking-plugins"], cwd=tmp_path, check=True, timeout=300
+    )
+    return str(next(tmp_path.glob("containernetworking-plugins_*.deb")))
+
+
 @pytest.fixture(scope="module")
 def package(tmp_path_factory) -> str:
     return artifacts.deb(str(tmp_path_factory.mktemp("deb")))
@@ -105,3 +117,26 @@ def test_removal_gives_the_go_plugins_back(installed):
         ["dpkg-divert", "--root", installed, "--list"], capture_output=True, text=True, check=True
     ).stdout
     assert artifacts.NAME not in diversions
+
+
+def test_reinstall_and_go_package_arriving_later(package, tmp_path):
+    """Our package first, then Debian's Go plugins unpacked over it: theirs land on .distrib.
+    Installing ours again (an upgrade to the same version) keeps everything as it was."""
+    root = tmp_path / "root"
+    root.mkdir()
+    lib = root / "usr" / "lib" / "cni"
+    for _ in range(2):
+        proc = subprocess.run([DEB_ROOT, str(root), package], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    go_deb = go_package(tmp_path)
+    unpack = subprocess.run(
+        ["dpkg", f"--root={root}", "--log=/dev/null", "--force-script-chrootless", "--force-depends",
+         "--unpack", go_deb],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert unpack.returncode == 0, unpack.stdout + unpack.stderr
+    for name in OURS:
+        ours = subprocess.run([str(lib / name)], env={"CNI_COMMAND": "VERSION"}, capture_output=True)
+        assert b'"1.1.0"' in ours.stdout
+        assert os.access(lib / f"{name}.distrib", os.X_OK)
+    assert os.access(lib / "loopback", os.X_OK)
