@@ -26,6 +26,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from pkg.hashing import format_chain_name
+from pkg.quoting import restore_token
 
 from .config import ContainerNet, PortMapConfig
 
@@ -286,16 +287,9 @@ def rule_signature(tokens: Rule) -> frozenset[tuple[str, ...]]:
 # Batches
 
 
-def quote(token: str) -> str:
-    """A token for iptables-restore, which splits on blanks and knows double quotes with \\" inside."""
-    if token and not any(c.isspace() or c in "\"'\\" for c in token):
-        return token
-    return '"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def rule_line(command: str, chain: str, rule: Rule, position: int | None = None) -> str:
     head = [command, chain] if position is None else [command, chain, str(position)]
-    return " ".join([*head, *(quote(t) for t in rule)])
+    return " ".join([*head, *(restore_token(t) for t in rule)])
 
 
 def batch(lines: list[str]) -> list[str]:
