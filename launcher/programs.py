@@ -14,6 +14,7 @@ ENTRIES: dict[str, str] = {
     "loopback": "plugins.loopback",
     "host-local": "ipam.host_local",
     "cnitool": "libcni.cnitool",
+    "cni-install": "launcher.install",
 }
 
 # The frozen programs and their libraries live in this directory beside the executables a runtime
