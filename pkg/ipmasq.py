@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from libcni.types.errors import CNIError, ErrCode
 
 from . import iptables, nft
-from .hashing import format_chain_name, format_comment, go_quote, sha512_hex
+from .hashing import format_chain_name, format_comment, sha512_hex
+from .quoting import go_quote
 
 TABLE = "cni_plugins_masquerade"
 CHAIN = "masq_checks"

@@ -101,36 +101,6 @@ def list_chains(requests: Sequence[tuple[str, bool]], table: str = "nat") -> lis
     ]
 
 
-def chain_exists(chain: str, ipv6: bool = False, table: str = "nat") -> bool:
-    try:
-        iptables(["-S", chain], ipv6, table)
-    except IptablesError:
-        return False
-    return True
-
-
-def rule_exists(chain: str, rule: Sequence[str], ipv6: bool = False, table: str = "nat") -> bool:
-    try:
-        iptables(["-C", chain, *rule], ipv6, table)
-    except IptablesError:
-        return False
-    return True
-
-
-def append_unique(chain: str, rule: Sequence[str], ipv6: bool = False, table: str = "nat") -> None:
-    if not rule_exists(chain, rule, ipv6, table):
-        iptables(["-A", chain, *rule], ipv6, table)
-
-
-def ensure_chain(chain: str, ipv6: bool = False, table: str = "nat") -> None:
-    if not chain_exists(chain, ipv6, table):
-        try:
-            iptables(["-N", chain], ipv6, table)
-        except IptablesError as err:
-            if "already exists" not in err.stderr:
-                raise
-
-
 def available(ipv6: bool = False) -> bool:
     """Go's SupportsIPTables: the binary can list the nat table."""
     try:

@@ -26,6 +26,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from pkg.hashing import format_chain_name
+from pkg.quoting import restore_token
 
 from .config import ContainerNet, PortMapConfig
 
@@ -286,16 +287,9 @@ def rule_signature(tokens: Rule) -> frozenset[tuple[str, ...]]:
 # Batches
 
 
-def quote(token: str) -> str:
-    """A token for iptables-restore, which splits on blanks and knows double quotes with \\" inside."""
-    if token and not any(c.isspace() or c in "\"'\\" for c in token):
-        return token
-    return '"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def rule_line(command: str, chain: str, rule: Rule, position: int | None = None) -> str:
     head = [command, chain] if position is None else [command, chain, str(position)]
-    return " ".join([*head, *(quote(t) for t in rule)])
+    return " ".join([*head, *(restore_token(t) for t in rule)])
 
 
 def batch(lines: list[str]) -> list[str]:
@@ -359,14 +353,14 @@ def add_batch(
     lines += [rule_line("-A", own.name, rule) for rule in own.rules]
     # Jumps to the chain: keep those still wanted (in place, as Go does), replace the others.
     wanted = own.entries()
-    for chain, saved in table.jumps_to(own.name):
+    for from_chain, saved in table.jumps_to(own.name):
         signature = rule_signature(saved_tokens(saved))
-        match = next((w for w in wanted if w[0] == chain and rule_signature(w[1]) == signature), None)
+        match = next((w for w in wanted if w[0] == from_chain and rule_signature(w[1]) == signature), None)
         if match is None:
-            lines.append(f"-D {chain} {saved}")
+            lines.append(f"-D {from_chain} {saved}")
         else:
             wanted.remove(match)
-    lines += [rule_line("-A", chain, rule) for chain, rule in wanted]
+    lines += [rule_line("-A", name, rule) for name, rule in wanted]
     return batch(lines)
 
 

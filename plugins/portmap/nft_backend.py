@@ -8,6 +8,7 @@ import json
 from libcni.types.errors import CNIError, ErrCode
 from pkg import nft
 from pkg.command import run_parallel
+from pkg.rollback import Rollback
 
 from . import nft_rules as rules
 from . import owners
@@ -49,19 +50,14 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
     families = tuple(n.family for n in nets)
     # The container's rules from another network's ADD share the comment: keep them (Go appends).
     replace = not owners.elsewhere(conf.name, [container_id])
-    apply_with_retry(
-        lambda existing: rules.add_script(conf, container_id, nets, existing, replace),
-        families,
-        "unable to set up nftables rules for port mappings",
-    )
-    try:
+    with Rollback() as rollback:
+        apply_with_retry(
+            lambda existing: rules.add_script(conf, container_id, nets, existing, replace),
+            families,
+            "unable to set up nftables rules for port mappings",
+        )
+        rollback.push("remove the port mapping rules", lambda: unforward(conf, container_id))
         owners.record(conf.name, container_id, conf.ifname)
-    except Exception:
-        try:
-            unforward(conf, container_id)
-        except Exception:  # noqa: BLE001 - the first error is the one to report
-            pass
-        raise
 
 
 def unforward(conf: PortMapConfig, container_id: str) -> None:
