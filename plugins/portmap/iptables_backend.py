@@ -5,7 +5,12 @@ families run side by side."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from libcni.types.errors import CNIError, ErrCode
 from pkg import iptables
@@ -16,6 +21,7 @@ from .config import ContainerNet, PortMapConfig
 
 FAMILIES = (4, 6)
 Batch = list[str]
+LOCK_PATH = "/run/cni/portmap-iptables.lock"
 
 
 def family_label(family: int) -> str:
@@ -114,26 +120,38 @@ def probe_shared(
 
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     by_family = {net.family: net for net in nets}
-    probed = probe_shared(conf, tuple(by_family))
-    batches: dict[int, Batch] = {}
-    unknown = tuple(f for f, (present, dnat) in probed.items() if not present or not isinstance(dnat, list))
-    tables = read(unknown, rules.add_reads(conf)) if unknown else {}
-    for family, (_, dnat) in probed.items():
-        if family not in unknown:
-            table = rules.NatTable.of_chains({rules.TOP_LEVEL_DNAT_CHAIN: dnat})  # type: ignore[dict-item]
-            batches[family] = rules.add_batch(
-                conf, container_id, by_family[family], table, shared_present=True
+    families = tuple(by_family)
+    probed = probe_shared(conf, families)
+    if all(present and isinstance(dnat, list) for present, dnat in probed.values()):
+        batches = {
+            family: rules.add_batch(
+                conf,
+                container_id,
+                by_family[family],
+                rules.NatTable.of_chains({rules.TOP_LEVEL_DNAT_CHAIN: dnat}),  # type: ignore[dict-item]
+                shared_present=True,
             )
-            continue
-        read_table = tables[family]
-        if isinstance(read_table, CNIError):
-            raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {read_table.msg}")
-        missing = rules.missing_shared_chains(conf, read_table)
-        if missing:
-            create_chains(missing, family == 6)
-            for name in missing:
-                read_table.chains.setdefault(name, [])
-        batches[family] = rules.add_batch(conf, container_id, by_family[family], read_table)
+            for family, (_, dnat) in probed.items()
+        }
+        commit_add(conf, container_id, batches)
+        return
+    # Shared rules to add (a first ADD on this host): read, create and apply holding the lock, so
+    # that first ADDs racing each other add them once.
+    with setup_lock():
+        batches = {}
+        for family, table in read(families, rules.add_reads(conf)).items():
+            if isinstance(table, CNIError):
+                raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {table.msg}")
+            missing = rules.missing_shared_chains(conf, table)
+            if missing:
+                create_chains(missing, family == 6)
+                for name in missing:
+                    table.chains.setdefault(name, [])
+            batches[family] = rules.add_batch(conf, container_id, by_family[family], table)
+        commit_add(conf, container_id, batches)
+
+
+def commit_add(conf: PortMapConfig, container_id: str, batches: dict[int, Batch]) -> None:
     errors = restore_all(batches)
     if errors:
         done = tuple(f for f in batches if f not in errors)
@@ -143,6 +161,33 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
             except CNIError:
                 pass
         raise CNIError(ErrCode.INTERNAL, f"unable to setup DNAT: {next(iter(errors.values()))}")
+
+
+@contextmanager
+def setup_lock(path: str = LOCK_PATH, timeout: float = 30.0) -> Iterator[None]:
+    """An exclusive flock for the ADDs that add shared rules. Best effort: after `timeout`, or when
+    the file cannot be opened, the call goes on without it (at worst a shared rule is doubled, as
+    racing Go ADDs do). Never the xtables lock: iptables-restore --wait takes that one itself."""
+    fd = None
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError:
+        fd = None
+    try:
+        deadline = time.monotonic() + timeout
+        while fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
 def _apply(batches: dict[int, Batch], what: str) -> None:

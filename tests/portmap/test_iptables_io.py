@@ -87,8 +87,9 @@ def test_concurrent_adds_and_dels_lose_nothing(runner, routed_host, containers):
     assert unrelated_lines(routed_host) == before
 
 
-def test_first_adds_racing_still_work(runner, routed_host, containers):
-    """No shared chain yet and several first ADDs at once: each creates what it misses; all work."""
+def test_first_adds_racing_add_shared_rules_once(runner, routed_host, containers):
+    """No shared chain yet and several first ADDs at once: all work, and the shared rules are
+    added once (those that find them missing read and apply holding a lock)."""
     a = containers()
     load_unrelated(routed_host)
     confs = [portmap_conf(a, [tcp(9100 + i, 80)], backend="iptables") for i in range(5)]
@@ -99,6 +100,8 @@ def test_first_adds_racing_still_work(runner, routed_host, containers):
     with ThreadPoolExecutor(len(confs)) as pool:
         runs = list(pool.map(add, range(len(confs))))
     assert [r.code for r in runs] == [0] * len(confs), [r.stdout for r in runs]
+    for line in SHARED:
+        assert count(routed_host, line) == 2, line  # once in each family
     for i, c in enumerate(confs):
         runner.run("portmap", "CHECK", c, container_id=f"first-{i}", netns=a.ns.path).ok()
         runner.run("portmap", "DEL", c, container_id=f"first-{i}", netns=a.ns.path).ok()
