@@ -5,8 +5,7 @@ families run side by side."""
 
 from __future__ import annotations
 
-import fcntl
-import os
+import errno
 import re
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from .config import ContainerNet, PortMapConfig
 
 FAMILIES = (4, 6)
 Batch = list[str]
-LOCK_PATH = "/run/cni/portmap-iptables.lock"
+LOCK_NAME = "cni-portmap-iptables-setup"
 
 
 def family_label(family: int) -> str:
@@ -164,30 +163,27 @@ def commit_add(conf: PortMapConfig, container_id: str, batches: dict[int, Batch]
 
 
 @contextmanager
-def setup_lock(path: str = LOCK_PATH, timeout: float = 30.0) -> Iterator[None]:
-    """An exclusive flock for the ADDs that add shared rules. Best effort: after `timeout`, or when
-    the file cannot be opened, the call goes on without it (at worst a shared rule is doubled, as
-    racing Go ADDs do). Never the xtables lock: iptables-restore --wait takes that one itself."""
-    fd = None
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError:
-        fd = None
+def setup_lock(name: str = LOCK_NAME, timeout: float = 30.0) -> Iterator[None]:
+    """A lock for the ADDs that add shared rules: an abstract unix socket bound to `name`, which
+    exists per network namespace (as the nat table does), needs no file, and goes away with its
+    process. Best effort: after `timeout` the call goes on without it (at worst a shared rule is
+    doubled, as racing Go ADDs do). Never the xtables lock: iptables-restore --wait takes that one."""
+    import socket  # only on this rare path (a first ADD on a host)
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
     try:
         deadline = time.monotonic() + timeout
-        while fd is not None:
+        while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                sock.bind("\0" + name)
                 break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
+            except OSError as err:
+                if err.errno != errno.EADDRINUSE or time.monotonic() > deadline:
                     break
                 time.sleep(0.005)
         yield
     finally:
-        if fd is not None:
-            os.close(fd)  # releases the lock
+        sock.close()  # releases the name
 
 
 def _apply(batches: dict[int, Batch], what: str) -> None:
