@@ -168,3 +168,33 @@ def test_with_unrelated_rules_same_as_go_and_untouched(adder, cni_bin, host_ns, 
     PluginRunner(other_bin, first.host).run("portmap", "DEL", conf, container_id=a.id, netns=a.ns.path).ok()
     assert "CNI-DN-" not in iptables_nat(first.host)
     assert unrelated_lines(first.host) == before
+
+
+@pytest.mark.parametrize("implementation", ["ours", "go"])
+def test_del_removes_an_orphan_chain_and_a_legacy_snat_chain(
+    implementation, cni_bin, routed_host, containers
+):
+    """What Go's DEL removes besides a normal ADD's rules: the container's CNI-DN chain left without
+    its jump (an ADD killed halfway), and the CNI-SN chain of old versions with its jump from
+    CNI-HOSTPORT-SNAT. Ours finds both by their names, without listing the table; Go's DEL is run on
+    the same state to show it is what Go does."""
+    from plugins.portmap.iptables_rules import dnat_chain_name, old_snat_chain_name
+
+    bin_dir = cni_bin if implementation == "ours" else GO_PLUGIN_DIR
+    if not os.path.isfile(os.path.join(bin_dir, "portmap")):
+        pytest.skip(f"no portmap in {bin_dir}")
+    runner = PluginRunner(bin_dir, routed_host)
+    a = containers()
+    conf = portmap_conf(a, [tcp(8080, 80)])
+    dn, sn = dnat_chain_name("pmtest", a.id), old_snat_chain_name("pmtest", a.id)
+    for tool in ("iptables", "ip6tables"):
+        routed_host.run(tool, "-t", "nat", "-N", dn)
+        routed_host.run(tool, "-t", "nat", "-A", dn, "-p", "tcp", "--dport", "8080", "-j", "RETURN")
+    routed_host.run("iptables", "-t", "nat", "-N", "CNI-HOSTPORT-SNAT")
+    routed_host.run("iptables", "-t", "nat", "-N", sn)
+    routed_host.run("iptables", "-t", "nat", "-A", sn, "-j", "RETURN")
+    routed_host.run("iptables", "-t", "nat", "-A", "CNI-HOSTPORT-SNAT", "-s", "10.0.0.0/8", "-j", sn)
+    runner.run("portmap", "DEL", conf, container_id=a.id, netns=a.ns.path).ok()
+    nat = iptables_nat(routed_host)
+    assert dn not in nat and sn not in nat
+    assert ":CNI-HOSTPORT-SNAT" in nat  # the shared legacy chain stays, as with Go
