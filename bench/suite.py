@@ -556,6 +556,8 @@ def main() -> None:
         scale = bench_scale(scale_sides, options.scale_runs, points) if points else {}
         if options.concurrent > 0:
             print("bench: concurrent ...", file=sys.stderr, flush=True)
+            if not options.no_warm:
+                warm_up(options.ours)  # it may have idled out during the scale curve
             cases.extend(bench_concurrent(sides, options.concurrent))
         if not options.no_warm:
             warm_server(options.ours, "--warm-stop")
