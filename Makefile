@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: schemas setup test test-unit lint demo shims clean build install test-e2e bench conformance stress
+.PHONY: schemas netlink-constants setup test test-unit lint demo shims clean build install test-e2e bench conformance stress
 
 setup:
 	@scripts/setup
@@ -38,6 +38,10 @@ lint: setup
 # The call path's decoding tables (schema.py modules), generated from the pydantic models.
 schemas: setup
 	$(PY) -m libcni.schemagen
+
+# pkg/netlink/constants.py, generated from pyroute2's definitions.
+netlink-constants: setup
+	$(PY) scripts/netlink_constants.py
 
 # Launchers named like the plugins, running this checkout (usable as CNI_PATH).
 shims: setup
