@@ -90,7 +90,8 @@ install: build
 uninstall: setup
 	$(PY) scripts/install --uninstall $(PREFIX)
 
-# Our built executables beside the Go reference; writes docs/benchmark.md and docs/benchmark.svg.
+# Our built executables (cold and warm) beside the Go reference, with the scale curve; writes
+# docs/benchmark.md, docs/benchmark.svg and docs/benchmark-scale.svg (a few minutes).
 bench: build
 	scripts/private-ns $(PY) bench/suite.py
 

@@ -5,7 +5,11 @@ families run side by side."""
 
 from __future__ import annotations
 
+import errno
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from libcni.types.errors import CNIError, ErrCode
 from pkg import iptables
@@ -16,6 +20,7 @@ from .config import ContainerNet, PortMapConfig
 
 FAMILIES = (4, 6)
 Batch = list[str]
+LOCK_NAME = "cni-portmap-iptables-setup"
 
 
 def family_label(family: int) -> str:
@@ -114,26 +119,38 @@ def probe_shared(
 
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     by_family = {net.family: net for net in nets}
-    probed = probe_shared(conf, tuple(by_family))
-    batches: dict[int, Batch] = {}
-    unknown = tuple(f for f, (present, dnat) in probed.items() if not present or not isinstance(dnat, list))
-    tables = read(unknown, rules.add_reads(conf)) if unknown else {}
-    for family, (_, dnat) in probed.items():
-        if family not in unknown:
-            table = rules.NatTable.of_chains({rules.TOP_LEVEL_DNAT_CHAIN: dnat})  # type: ignore[dict-item]
-            batches[family] = rules.add_batch(
-                conf, container_id, by_family[family], table, shared_present=True
+    families = tuple(by_family)
+    probed = probe_shared(conf, families)
+    if all(present and isinstance(dnat, list) for present, dnat in probed.values()):
+        batches = {
+            family: rules.add_batch(
+                conf,
+                container_id,
+                by_family[family],
+                rules.NatTable.of_chains({rules.TOP_LEVEL_DNAT_CHAIN: dnat}),  # type: ignore[dict-item]
+                shared_present=True,
             )
-            continue
-        read_table = tables[family]
-        if isinstance(read_table, CNIError):
-            raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {read_table.msg}")
-        missing = rules.missing_shared_chains(conf, read_table)
-        if missing:
-            create_chains(missing, family == 6)
-            for name in missing:
-                read_table.chains.setdefault(name, [])
-        batches[family] = rules.add_batch(conf, container_id, by_family[family], read_table)
+            for family, (_, dnat) in probed.items()
+        }
+        commit_add(conf, container_id, batches)
+        return
+    # Shared rules to add (a first ADD on this host): read, create and apply holding the lock, so
+    # that first ADDs racing each other add them once.
+    with setup_lock():
+        batches = {}
+        for family, table in read(families, rules.add_reads(conf)).items():
+            if isinstance(table, CNIError):
+                raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {table.msg}")
+            missing = rules.missing_shared_chains(conf, table)
+            if missing:
+                create_chains(missing, family == 6)
+                for name in missing:
+                    table.chains.setdefault(name, [])
+            batches[family] = rules.add_batch(conf, container_id, by_family[family], table)
+        commit_add(conf, container_id, batches)
+
+
+def commit_add(conf: PortMapConfig, container_id: str, batches: dict[int, Batch]) -> None:
     errors = restore_all(batches)
     if errors:
         done = tuple(f for f in batches if f not in errors)
@@ -143,6 +160,30 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
             except CNIError:
                 pass
         raise CNIError(ErrCode.INTERNAL, f"unable to setup DNAT: {next(iter(errors.values()))}")
+
+
+@contextmanager
+def setup_lock(name: str = LOCK_NAME, timeout: float = 30.0) -> Iterator[None]:
+    """A lock for the ADDs that add shared rules: an abstract unix socket bound to `name`, which
+    exists per network namespace (as the nat table does), needs no file, and goes away with its
+    process. Best effort: after `timeout` the call goes on without it (at worst a shared rule is
+    doubled, as racing Go ADDs do). Never the xtables lock: iptables-restore --wait takes that one."""
+    import socket  # only on this rare path (a first ADD on a host)
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                sock.bind("\0" + name)
+                break
+            except OSError as err:
+                if err.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    break
+                time.sleep(0.005)
+        yield
+    finally:
+        sock.close()  # releases the name
 
 
 def _apply(batches: dict[int, Batch], what: str) -> None:

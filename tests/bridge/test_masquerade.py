@@ -149,3 +149,42 @@ def test_gc_removes_rules_of_stale_attachments(backend, br, host_ns, netns_facto
             comment_for_instance("brnet", "eth0", keep.container_id),
             comment_for_instance("othernet", "eth0", other.container_id),
         ]
+
+
+def test_iptables_concurrent_setups_and_teardowns_lose_nothing(host_ns):
+    """Each call lists only its chain and POSTROUTING and applies one `iptables-restore --noflush`
+    batch: racing calls of different attachments keep each other's rules, and rules of others in
+    the nat table are left alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    host_ns.run(
+        "iptables-restore",
+        "--noflush",
+        input="*nat\n:KUBE-POSTROUTING - [0:0]\n"
+        '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING\n'
+        "-A KUBE-POSTROUTING -m mark --mark 0x4000/0x4000 -j MASQUERADE\nCOMMIT\n",
+    )
+    unrelated = [line for line in nat_rules(host_ns) if "KUBE-" in line]
+
+    def setup(i: int) -> None:
+        in_netns(host_ns, f"ipmasq.setup('iptables', ['10.1.0.{i + 2}/24'], 'brnet', 'eth0', 'race-{i}')")
+
+    def teardown(i: int) -> None:
+        in_netns(host_ns, f"ipmasq.teardown('brnet', 'eth0', 'race-{i}')")
+
+    for i in range(8, 12):
+        setup(i)
+    with ThreadPoolExecutor(12) as pool:
+        jobs = [pool.submit(setup, i) for i in range(8)] + [pool.submit(teardown, i) for i in range(8, 12)]
+        for job in jobs:
+            job.result()
+    expected = [
+        line
+        for i in range(8)
+        for line in iptables_lines("brnet", f"race-{i}", f"10.1.0.{i + 2}/32", "10.1.0.0/24", False)
+    ]
+    assert sorted(line for line in nat_rules(host_ns) if "KUBE-" not in line) == sorted(expected)
+    assert [line for line in nat_rules(host_ns) if "KUBE-" in line] == unrelated
+    for i in range(8):
+        teardown(i)
+    assert nat_rules(host_ns) == unrelated

@@ -196,6 +196,59 @@ def test_del_and_gc_batches():
     assert ipt.stale_dnat_chains("third", set(), table) == []
 
 
+def test_reads_and_batches_from_chain_listings():
+    """Only the chains a change touches are read (`iptables -S CHAIN`); missing ones are absent."""
+    conf = config(runtimeConfig={"portMappings": GO_MAPPINGS[:1]})
+    assert ipt.add_reads(conf) == [
+        "CNI-HOSTPORT-SETMARK",
+        "CNI-HOSTPORT-MASQ",
+        "POSTROUTING",
+        "CNI-HOSTPORT-DNAT",
+        "PREROUTING",
+        "OUTPUT",
+    ]
+    own = ipt.dnat_chain_name("net", "a")
+    assert ipt.del_reads("net", "a") == [own, "CNI-HOSTPORT-DNAT", ipt.old_snat_chain_name("net", "a")]
+    table = ipt.NatTable.of_chains(
+        {"CNI-HOSTPORT-DNAT": [f"-m comment --comment x -j {own}"], own: [], "X": None}
+    )
+    assert table.has_chain(own) and not table.has_chain("X")
+    assert ipt.jump_target(f"-p tcp -m multiport --dports 80 -j {own}") == own
+    assert ipt.jump_target("-p tcp -g CNI-Y") == "CNI-Y" and ipt.jump_target("-p tcp") is None
+    assert ipt.del_batch("net", "a", table) == [
+        "*nat",
+        f"-D CNI-HOSTPORT-DNAT -m comment --comment x -j {own}",
+        f"-F {own}",
+        f"-X {own}",
+        "COMMIT",
+    ]
+    assert ipt.del_batch("net", "b", table) is None  # its chain does not exist: nothing to do
+
+
+def test_shared_rules_are_probed_with_check_lines():
+    conf = config(runtimeConfig={"portMappings": GO_MAPPINGS[:1]})
+    assert ipt.shared_check_batch(conf) == [
+        "*nat",
+        '-C CNI-HOSTPORT-SETMARK -m comment --comment "CNI portfwd masquerade mark" -j MARK --set-xmark 0x2000/0x2000',
+        "-C CNI-HOSTPORT-MASQ -m mark --mark 0x2000/0x2000 -j MASQUERADE",
+        '-C POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ',
+        "-C PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
+        "-C OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT",
+        "COMMIT",
+    ]
+    # Known present: the batch holds only the container's chain and its jumps.
+    batch = ipt.add_batch(conf, "a", V4, ipt.NatTable(), shared_present=True)
+    own = ipt.dnat_chain_name("test", "a")
+    assert batch[1] == f":{own} - [0:0]"
+    assert all(line.split()[1] in (own, "CNI-HOSTPORT-DNAT") for line in batch[2:-1])
+    # Unknown and absent: shared rules are appended too (the masquerade jump first in POSTROUTING).
+    full = ipt.add_batch(conf, "a", V4, ipt.NatTable())
+    assert (
+        '-I POSTROUTING 1 -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ'
+        in full
+    )
+
+
 def test_quoting_for_restore():
     assert restore_token("plain") == "plain"
     assert restore_token('dnat name: "n" id: "c"') == '"dnat name: \\"n\\" id: \\"c\\""'
