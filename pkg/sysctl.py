@@ -1,4 +1,8 @@
-"""sysctl read/write through /proc/sys (per netns: call inside NetNS.entered())."""
+"""sysctl read/write through /proc/sys (per netns: call inside NetNS.entered()).
+
+The one place sysctl names become paths: PROC_SYS here, and `sysctl_path` for the plugins' own
+names (Go's utils/sysctl: dotted or slashed). tuning's user-given keys follow Go's tuning rule
+(every dot is a slash, under PROC_SYS/net only), in plugins/tuning/sysctls.py."""
 
 from __future__ import annotations
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 
 from libcni.types.errors import CNIError, ErrCode
 from pkg.quoting import go_quote
+from pkg.sysctl import PROC_SYS
 
-PROC_SYS = "/proc/sys"
-NET_ROOT = "/proc/sys/net/"
+NET_ROOT = PROC_SYS + "/net/"
 ALLOWLIST_FILE = "/etc/cni/tuning/allowlist.conf"
 IFNAME_TOKEN = "IFNAME"
 _MAX_VALUE_READ = 1 << 16
