@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import namedtuple
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -44,13 +44,13 @@ def canonical(addr: IP) -> IP:
     return addr
 
 
-@dataclass(frozen=True)
-class CIDR:
+class CIDR(namedtuple("CIDR", "ip prefixlen mask_bits")):
     """A parsed CIDR that keeps what Go keeps: the address as written and the prefix length.
 
     `mask_bits` is the width of the mask as written (128 for '::ffff:10.0.0.0/104'), which Go
     compares with the canonical address's width to report a version mismatch."""
 
+    __slots__ = ()
     ip: IP
     prefixlen: int
     mask_bits: int
@@ -74,10 +74,10 @@ class CIDR:
         return f"{self.ip}/{max(shown, 0)}"
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(namedtuple("Range", "subnet range_start range_end gateway")):
     """A canonical range: every field set, start <= end, all inside the subnet."""
 
+    __slots__ = ()
     subnet: ipaddress.IPv4Network | ipaddress.IPv6Network
     range_start: IP
     range_end: IP
@@ -117,14 +117,24 @@ class Range:
         return f"{self.range_start}-{self.range_end}"
 
 
-@dataclass(frozen=True)
-class RawRange:
+class RawRange(
+    namedtuple(
+        "RawRange",
+        "subnet range_start range_end gateway",
+        defaults=(
+            None,
+            None,
+            None,
+        ),
+    )
+):
     """A range as configured: subnet required, the rest optional (None = default)."""
 
+    __slots__ = ()
     subnet: CIDR | None
-    range_start: IP | None = None
-    range_end: IP | None = None
-    gateway: IP | None = None
+    range_start: IP | None
+    range_end: IP | None
+    gateway: IP | None
 
 
 def _in_window(addr: IP, net, start: IP | None, end: IP | None) -> bool:
@@ -168,10 +178,10 @@ def canonicalize_range(raw: RawRange) -> Range:
     return Range(subnet=net, range_start=start, range_end=end, gateway=gateway)
 
 
-@dataclass(frozen=True)
-class RangeSet:
+class RangeSet(namedtuple("RangeSet", "ranges")):
     """A canonical, non-empty list of ranges of one family that do not overlap."""
 
+    __slots__ = ()
     ranges: tuple[Range, ...]
 
     @property
