@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from collections import namedtuple
 
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
@@ -21,13 +21,15 @@ def _fail(message: str) -> CNIError:
     return CNIError(ErrCode.INTERNAL, message)
 
 
-@dataclass
-class Found:
-    name: str = ""
-    index: int = 0
-    peer_index: int = 0
-    master_index: int = 0
-    found: bool = False
+class Found(namedtuple("Found", "name index peer_index master_index found", defaults=("", 0, 0, 0, False))):
+    """A link CHECK looked for (`found`: it is the one the result describes)."""
+
+    __slots__ = ()
+    name: str
+    index: int
+    peer_index: int
+    master_index: int
+    found: bool
 
 
 def _lookup(nl: Rtnl, iface: Interface, in_sandbox: bool) -> Link:
@@ -77,8 +79,7 @@ def check_host_veth(nl: Rtnl, iface: Interface, bridge: Found, container: Found)
         return found
     if iface.mac and iface.mac != link.mac:
         raise _fail(f"Interface {iface.name} Mac doesn't match: {iface.mac} not found")
-    found.found = True
-    return found
+    return found._replace(found=True)
 
 
 def check(args: CmdArgs, conf: BridgeRecord, netns: NetNS, prev: Result) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
 
 from libcni.types.results import Result, Route
 
@@ -11,11 +10,13 @@ CONTAINER_INTERFACE_INDEX = 2  # interfaces = [bridge, host veth, container]
 DEFAULT_ROUTE = {4: "0.0.0.0/0", 6: "::/0"}
 
 
-@dataclass
 class Gateways:
     """Per family: the 'gw/prefix' addresses to put on the bridge."""
 
-    by_family: dict[int, list[str]] = field(default_factory=lambda: {4: [], 6: []})
+    __slots__ = ("by_family",)
+
+    def __init__(self) -> None:
+        self.by_family: dict[int, list[str]] = {4: [], 6: []}
 
 
 def gateway_for(cidr: str) -> str:
