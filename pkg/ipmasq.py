@@ -8,6 +8,17 @@ other:
 - nftables: table `inet cni_plugins_masquerade`, one rule per IP in chain `masq_checks` with a
   comment that starts with a hash of (network, ifname, containerID).
 
+Beyond Go (plugins#816, cni#957): a packet conntrack classes INVALID (a FIN or RST after the
+connection's entry was flushed or expired) skips NAT and would leave with the container's own
+address. Each masqueraded IP therefore also gets a rule dropping INVALID packets from it to
+outside its subnet, installed and removed with the masquerade rules, carrying the same comment:
+- iptables: table filter, first in FORWARD,
+  `-s <ip> ! -d <subnet> -m conntrack --ctstate INVALID -j DROP`.
+- nftables: chain `drop_invalid` (filter, hook forward) of the same table,
+  `<ip> saddr <ip> <ip> daddr != <subnet> ct state invalid drop`.
+Go's DEL does not know these rules and leaves them behind (harmless: they only drop what is
+invalid anyway); our DEL and GC remove them, whoever made the masquerade rules.
+
 Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing. Teardown
 and GC do not need the container IPs: iptables rules are found by their chain, nftables rules by
 their comment hash. That lets DEL clean up even when the netns is gone (Go leaks the rules then,
@@ -27,6 +38,8 @@ from .hashing import format_chain_name, format_comment, go_quote, sha512_hex
 
 TABLE = "cni_plugins_masquerade"
 CHAIN = "masq_checks"
+INVALID_CHAIN = "drop_invalid"
+INVALID_CHAIN_COMMENT = "Drop INVALID packets from masqueraded IPs: they would leave un-NATed"
 TABLE_COMMENT = "Masquerading for plugins from github.com/containernetworking/plugins"
 CHAIN_COMMENT = "Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"
 COMMENT_MAX = 128  # knftables.CommentLengthMax
@@ -212,11 +225,64 @@ def iptables_stale_chains(saved: SavedTable, network: str, valid_ids: Iterable[s
     return stale
 
 
+def _invalid_rule(cidr: str, comment: str) -> tuple[str, str]:
+    """(the rule as we add it, as iptables-save prints it) for FORWARD in table filter."""
+    iface = ipaddress.ip_interface(cidr)
+    quoted = go_quote(comment)
+    body = f"-s {iface.ip}/{iface.max_prefixlen} ! -d {iface.network} -m conntrack --ctstate INVALID"
+    rule = f"{body} -m comment --comment {quoted} -j DROP"
+    return rule, f"-A FORWARD {rule}"
+
+
+def iptables_invalid_setup(saved: SavedTable, cidrs: Sequence[str], comment: str) -> list[str]:
+    """A `*filter` section putting each IP's INVALID drop first in FORWARD, unless present."""
+    present = set(saved.rules)
+    lines = []
+    for cidr in cidrs:
+        rule, save_form = _invalid_rule(cidr, comment)
+        if save_form not in present:
+            present.add(save_form)
+            lines.append(f"-I FORWARD 1 {rule}")
+    return ["*filter", *lines, "COMMIT"] if lines else []
+
+
+def _invalid_drops(saved: SavedTable) -> list[tuple[str, str]]:
+    """(rule line, comment) of our INVALID drops in FORWARD."""
+    out = []
+    for rule in saved.rules_of("FORWARD"):
+        if "--ctstate INVALID" in rule and rule.endswith(" -j DROP"):
+            comment = _saved_comment(rule)
+            if comment is not None:
+                out.append((rule, comment))
+    return out
+
+
+def iptables_invalid_teardown(saved: SavedTable, comment: str) -> list[str]:
+    lines = ["-D" + rule[2:] for rule, found in _invalid_drops(saved) if found == comment]
+    return ["*filter", *lines, "COMMIT"] if lines else []
+
+
+def iptables_invalid_stale(saved: SavedTable, network: str, valid_ids: Iterable[str]) -> list[str]:
+    """A `*filter` section deleting the INVALID drops of `network`'s containers not in `valid_ids`."""
+    valid = set(valid_ids)
+    lines = []
+    for rule, comment in _invalid_drops(saved):
+        parsed = parse_go_comment(comment)
+        if parsed and parsed[0] == network and parsed[1] not in valid:
+            lines.append("-D" + rule[2:])
+    return ["*filter", *lines, "COMMIT"] if lines else []
+
+
 # ---------------------------------------------------------------- nftables rendering (pure)
 
 
 def nft_setup_script(
-    cidrs: Sequence[str], network: str, ifname: str, container_id: str, stale_handles: Iterable[int]
+    cidrs: Sequence[str],
+    network: str,
+    ifname: str,
+    container_id: str,
+    stale_handles: Iterable[int],
+    stale_invalid_handles: Iterable[int] = (),
 ) -> str:
     table = f"inet {TABLE}"
     lines = [
@@ -227,36 +293,72 @@ def nft_setup_script(
         f"add rule {table} postrouting ip daddr == 224.0.0.0/4 return",
         f"add rule {table} postrouting ip6 daddr == ff00::/8 return",
         f"add rule {table} postrouting goto {CHAIN}",
+        f"add chain {table} {INVALID_CHAIN} {{ type filter hook forward priority filter ; "
+        f"comment {nft.quote(INVALID_CHAIN_COMMENT)} ; }}",
     ]
     lines += [f"delete rule {table} {CHAIN} handle {handle}" for handle in stale_handles]
+    lines += [f"delete rule {table} {INVALID_CHAIN} handle {handle}" for handle in stale_invalid_handles]
     comment = nft.quote(comment_for_instance(network, ifname, container_id))
     for cidr in cidrs:
         iface = ipaddress.ip_interface(cidr)
         proto = "ip6" if iface.version == 6 else "ip"
-        lines.append(
-            f"add rule {table} {CHAIN} {proto} saddr == {iface.ip} {proto} daddr != {iface.network} "
-            f"masquerade comment {comment}"
-        )
+        match = f"{proto} saddr == {iface.ip} {proto} daddr != {iface.network}"
+        lines.append(f"add rule {table} {CHAIN} {match} masquerade comment {comment}")
+        lines.append(f"add rule {table} {INVALID_CHAIN} {match} ct state invalid drop comment {comment}")
     return "\n".join(lines) + "\n"
 
 
-def nft_delete_script(handles: Iterable[int]) -> str:
-    return "".join(f"delete rule inet {TABLE} {CHAIN} handle {h}\n" for h in handles)
+def nft_delete_script(handles: Iterable[int], chain: str = CHAIN) -> str:
+    return "".join(f"delete rule inet {TABLE} {chain} handle {h}\n" for h in handles)
 
 
 # ---------------------------------------------------------------- kernel edge
 
 
-def _nft_rules() -> list[dict]:
-    return nft.rules("inet", TABLE, CHAIN)
+def _nft_rules() -> dict[str, list[dict]]:
+    """The rules of the masquerade and INVALID-drop chains, by chain (one listing of the table)."""
+    items = nft.list_json("table", "inet", TABLE) or []
+    out: dict[str, list[dict]] = {CHAIN: [], INVALID_CHAIN: []}
+    for item in items:
+        rule = item.get("rule")
+        if rule is not None and rule.get("chain") in out:
+            out[rule["chain"]].append(rule)
+    return out
 
 
-def _handles_with_prefix(prefix: str) -> list[int]:
-    return [r["handle"] for r in _nft_rules() if str(r.get("comment", "")).startswith(prefix)]
+def _handles(rules: dict[str, list[dict]], keep) -> dict[str, list[int]]:
+    return {
+        chain: [r["handle"] for r in found if keep(str(r.get("comment", "")))]
+        for chain, found in rules.items()
+    }
 
 
-def _saved(ipv6: bool) -> SavedTable:
-    return SavedTable.parse(iptables.save("nat", ipv6))
+def _handles_with_prefix(prefix: str) -> dict[str, list[int]]:
+    return _handles(_nft_rules(), lambda comment: comment.startswith(prefix))
+
+
+def _nft_delete(handles: dict[str, list[int]]) -> None:
+    script = "".join(nft_delete_script(found, chain) for chain, found in handles.items())
+    if script:
+        nft.apply(script)
+
+
+def _saved(ipv6: bool, table: str = "nat") -> SavedTable:
+    return SavedTable.parse(iptables.save(table, ipv6))
+
+
+def _saved_nat_and_filter(ipv6: bool) -> tuple[SavedTable, SavedTable]:
+    """Both tables, read at the same time."""
+    from .command import run_parallel
+
+    tool = iptables.binary(ipv6) + "-save"
+    procs = run_parallel([([tool, "-t", "nat"], None), ([tool, "-t", "filter"], None)])
+    for proc in procs:
+        if proc.returncode != 0:
+            stderr = proc.stderr.decode(errors="replace").strip()
+            raise iptables.IptablesError(f"{tool} failed: {stderr}", proc.returncode, stderr)
+    nat, filt = (SavedTable.parse(p.stdout.decode(errors="replace")) for p in procs)
+    return nat, filt
 
 
 def _by_family(cidrs: Sequence[str]) -> dict[bool, list[str]]:
@@ -271,22 +373,26 @@ def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, 
     chosen = choose_backend(backend)
     if chosen == "nftables":
         stale = _handles_with_prefix(hash_for_instance(network, ifname, container_id))
-        nft.apply(nft_setup_script(cidrs, network, ifname, container_id, stale))
+        nft.apply(nft_setup_script(cidrs, network, ifname, container_id, stale[CHAIN], stale[INVALID_CHAIN]))
         return
     chain = format_chain_name(network, container_id)
     comment = format_comment(network, container_id)
     for ipv6, family_cidrs in _by_family(cidrs).items():
-        script = iptables_setup_script(_saved(ipv6), family_cidrs, chain, comment)
+        nat, filt = _saved_nat_and_filter(ipv6)
+        script = iptables_setup_script(nat, family_cidrs, chain, comment)
+        script += iptables_invalid_setup(filt, family_cidrs, comment)
         if script:
             iptables.restore(script, ipv6)
 
 
 def _teardown_iptables(network: str, container_id: str) -> list[str]:
     chain = format_chain_name(network, container_id)
+    comment = format_comment(network, container_id)
     errors = []
     for ipv6 in (False, True):
         try:
-            script = iptables_teardown_script(_saved(ipv6), chain)
+            nat, filt = _saved_nat_and_filter(ipv6)
+            script = iptables_teardown_script(nat, chain) + iptables_invalid_teardown(filt, comment)
             if script:
                 iptables.restore(script, ipv6)
         except CNIError as err:
@@ -297,9 +403,7 @@ def _teardown_iptables(network: str, container_id: str) -> list[str]:
 
 def _teardown_nft(network: str, ifname: str, container_id: str) -> list[str]:
     try:
-        handles = _handles_with_prefix(hash_for_instance(network, ifname, container_id))
-        if handles:
-            nft.apply(nft_delete_script(handles))
+        _nft_delete(_handles_with_prefix(hash_for_instance(network, ifname, container_id)))
     except CNIError as err:
         if nft.available():
             return [str(err)]
@@ -319,25 +423,23 @@ def gc(network: str, attachments: Iterable[tuple[str, str]]) -> None:
     errors: list[str] = []
     for ipv6 in (False, True):
         try:
-            saved = _saved(ipv6)
+            saved, filt = _saved_nat_and_filter(ipv6)
+            valid_ids = [cid for cid, _ in attachments]
             lines: list[str] = []
-            for chain in iptables_stale_chains(saved, network, [cid for cid, _ in attachments]):
+            for chain in iptables_stale_chains(saved, network, valid_ids):
                 lines += iptables_teardown_script(saved, chain)[1:-1]
-            if lines:
-                iptables.restore(["*nat", *lines, "COMMIT"], ipv6)
+            script = (["*nat", *lines, "COMMIT"] if lines else []) + iptables_invalid_stale(
+                filt, network, valid_ids
+            )
+            if script:
+                iptables.restore(script, ipv6)
         except CNIError as err:
             if iptables.available(ipv6):
                 errors.append(str(err))
     try:
         valid = {comment_for_instance(network, ifname, cid) for cid, ifname in attachments}
         prefix = hash_for_network(network)
-        handles = [
-            r["handle"]
-            for r in _nft_rules()
-            if str(r.get("comment", "")).startswith(prefix) and r.get("comment") not in valid
-        ]
-        if handles:
-            nft.apply(nft_delete_script(handles))
+        _nft_delete(_handles(_nft_rules(), lambda c: c.startswith(prefix) and c not in valid))
     except CNIError as err:
         if nft.available():
             errors.append(str(err))

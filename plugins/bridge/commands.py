@@ -280,12 +280,45 @@ def cmd_check(args: CmdArgs) -> None:
 
 
 def cmd_gc(args: CmdArgs) -> None:
-    """Remove masquerade rules of this network's attachments that are no longer valid."""
+    """Remove the masquerade rules and spoof-check chains of this network's attachments that are
+    no longer valid. Without a cni.dev/valid-attachments list nothing is known to be stale: nothing
+    is removed here (IPAM is still asked, and follows the same rule)."""
+    from libcni.gc import valid_attachments
+
     conf = load(args.stdin_data, args.args)
-    attachments = [(a.containerID, a.ifname) for a in conf.gc_valid_attachments()]
-    ipmasq.gc(conf.name, attachments)
+    valid = valid_attachments(conf)
+    if valid is not None:
+        ipmasq.gc(conf.name, list(valid))
+        _gc_spoofcheck(conf, valid)
     if conf.is_layer3:
         ipam.exec_gc(conf.ipam_type, args)
+
+
+def _gc_spoofcheck(conf: BridgeConf, valid) -> None:
+    """Spoof-check chains of attachments not in the list, on this network's ports only: the chains
+    are named by attachment, not network, so a chain whose port is enslaved to another bridge
+    (another network) is left alone; one whose port is gone is stale whatever its network."""
+    from pkg.link import get_link
+    from pkg.netlink import iproute
+
+    refs = {unique_id(cid, ifname) for cid, ifname in valid}
+    found = spoofcheck.attachments()
+    if not found:
+        return
+    ipr = iproute()
+    try:
+        bridge = get_link(ipr, conf.bridge)
+        stale = []
+        for ref, port in found.items():
+            if ref in refs:
+                continue
+            link = get_link(ipr, port) if port else None
+            if link is None or (bridge is not None and link.get("master") == bridge["index"]):
+                stale.append(ref)
+    finally:
+        ipr.close()
+    for ref in stale:
+        spoofcheck.teardown_quietly(ref)
 
 
 def cmd_status(args: CmdArgs) -> None:

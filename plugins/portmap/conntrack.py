@@ -11,6 +11,7 @@ ignore the filter and every entry is checked here instead.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import socket
 import struct
@@ -28,6 +29,10 @@ NLMSG_DONE = 3
 NLA_TYPE_MASK = 0x3FFF  # strip NLA_F_NESTED / NLA_F_NET_BYTEORDER
 
 CTA_TUPLE_ORIG = 1
+CTA_TUPLE_REPLY = 2
+CTA_TUPLE_IP = 1
+CTA_IP_V4_SRC = 1
+CTA_IP_V6_SRC = 3
 CTA_ZONE = 18
 CTA_FILTER = 25
 CTA_FILTER_ORIG_FLAGS = 1
@@ -103,15 +108,30 @@ def _replies(sock: socket.socket) -> Iterator[tuple[int, bytes]]:
             yield kind, payload
 
 
-def _matches(entry: bytes, ports: set[int]) -> tuple[bytes, bytes | None] | None:
-    """The (original tuple attribute, zone attribute) of a UDP entry to one of `ports`."""
+def _reply_source(reply: bytes | None) -> bytes | None:
+    """The source address of a reply tuple (where the answers come from: the DNAT target)."""
+    ip = _find(reply, CTA_TUPLE_IP) if reply is not None else None
+    if ip is None:
+        return None
+    return _find(ip, CTA_IP_V4_SRC) or _find(ip, CTA_IP_V6_SRC)
+
+
+def _matches(
+    entry: bytes, ports: set[int], reply_sources: set[bytes] | None = None
+) -> tuple[bytes, bytes | None] | None:
+    """The (original tuple attribute, zone attribute) of a UDP entry to one of `ports` (and, with
+    `reply_sources`, answered from one of those addresses)."""
     tuple_attr = zone_attr = None
-    orig = None
+    orig = reply = None
     for kind, payload, whole in _attrs(entry[4:]):  # skip nfgenmsg
         if kind == CTA_TUPLE_ORIG:
             orig, tuple_attr = payload, whole
+        elif kind == CTA_TUPLE_REPLY:
+            reply = payload
         elif kind == CTA_ZONE:
             zone_attr = whole
+    if reply_sources is not None and _reply_source(reply) not in reply_sources:
+        return None
     proto = _find(orig, CTA_TUPLE_PROTO) if orig is not None else None
     if proto is None or tuple_attr is None:
         return None
@@ -122,23 +142,25 @@ def _matches(entry: bytes, ports: set[int]) -> tuple[bytes, bytes | None] | None
     return (tuple_attr, zone_attr) if struct.unpack("!H", port[:2])[0] in ports else None
 
 
-def delete_udp_entries(ports: list[int], family: int) -> int:
-    """Delete the UDP entries of `family` (4 or 6) whose original destination port is in `ports`;
+def delete_udp_entries(ports: list[int], family: int, reply_sources: list[str] | None = None) -> int:
+    """Delete the UDP entries of `family` (4 or 6) whose original destination port is in `ports`
+    (with `reply_sources`: only those NAT-ed to one of these addresses, i.e. answered from it);
     returns how many. Raises OSError when conntrack cannot be reached."""
     if not ports:
         return 0
     af = socket.AF_INET6 if family == 6 else socket.AF_INET
     wanted = set(ports)
+    sources = None if reply_sources is None else {ipaddress.ip_address(a).packed for a in reply_sources}
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER) as sock:
         sock.bind((0, 0))
         doomed: list[tuple[bytes, bytes | None]] = []
         for port in sorted(wanted):
             try:
-                doomed += _dump(sock, af, wanted, _port_filter(port))
+                doomed += _dump(sock, af, wanted, _port_filter(port), sources)
             except OSError as err:
                 if err.errno not in (errno.EINVAL, errno.EOPNOTSUPP):
                     raise
-                doomed = _dump(sock, af, wanted, b"")  # a kernel without dump filters
+                doomed = _dump(sock, af, wanted, b"", sources)  # a kernel without dump filters
                 break
         deleted = 0
         unique = dict.fromkeys(doomed)  # a kernel ignoring the filter returns every match each time
@@ -156,7 +178,7 @@ def delete_udp_entries(ports: list[int], family: int) -> int:
 
 
 def _dump(
-    sock: socket.socket, af: int, ports: set[int], request_attrs: bytes
+    sock: socket.socket, af: int, ports: set[int], request_attrs: bytes, sources: set[bytes] | None = None
 ) -> list[tuple[bytes, bytes | None]]:
     sock.send(_message(IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP, 1, af, request_attrs))
-    return [m for _, entry in _replies(sock) if (m := _matches(entry, ports)) is not None]
+    return [m for _, entry in _replies(sock) if (m := _matches(entry, ports, sources)) is not None]

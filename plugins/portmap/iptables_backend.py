@@ -21,11 +21,16 @@ def family_label(family: int) -> str:
     return "ipv6" if family == 6 else "ipv4"
 
 
-def snapshots(families: tuple[int, ...]) -> dict[int, rules.NatTable | CNIError]:
-    """`iptables-save -t nat` of each family; an error where that family is unusable."""
+def snapshots(families: tuple[int, ...], with_raw: bool = False) -> dict[int, rules.NatTable | CNIError]:
+    """`iptables-save -t nat` of each family; an error where that family is unusable. With
+    `with_raw`, also (at the same time) the IPv4 raw table's text under key 0 (None if unreadable)."""
     argvs = [([iptables.binary(f == 6) + "-save", "-t", "nat"], None) for f in families]
-    out: dict[int, rules.NatTable | CNIError] = {}
-    for family, proc in zip(families, run_parallel(argvs), strict=True):
+    procs = run_parallel(argvs + ([(["iptables-save", "-t", "raw"], None)] if with_raw else []))
+    out: dict = {}
+    if with_raw:
+        raw = procs.pop()
+        out[0] = raw.stdout.decode(errors="replace") if raw.returncode == 0 else None
+    for family, proc in zip(families, procs, strict=True):
         if proc.returncode == 0:
             out[family] = rules.NatTable.parse(proc.stdout.decode(errors="replace"))
         else:
@@ -87,9 +92,16 @@ def create_chains(names: list[str], ipv6: bool) -> None:
                 raise CNIError(ErrCode.INTERNAL, f"unable to create chain {name}: {err.msg}") from None
 
 
+def needs_localnet_guard(conf: PortMapConfig, families) -> bool:
+    """snat on IPv4: route_localnet gets enabled, so the guard goes in (localnet.py)."""
+    return conf.snat and 4 in families
+
+
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     by_family = {net.family: net for net in nets}
-    tables = snapshots(tuple(by_family))
+    guard = needs_localnet_guard(conf, by_family)
+    tables = snapshots(tuple(by_family), with_raw=guard)
+    raw = tables.pop(0, None)
     batches: dict[int, Batch] = {}
     for family, table in tables.items():
         if isinstance(table, CNIError):
@@ -100,6 +112,10 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
             for name in missing:
                 table.chains.setdefault(name, [])
         batches[family] = rules.add_batch(conf, container_id, by_family[family], table)
+    if guard and isinstance(raw, str):
+        from .localnet import iptables_guard_batch
+
+        batches[4] += iptables_guard_batch(raw)
     errors = restore_all(batches)
     if errors:
         done = tuple(f for f in batches if f not in errors)

@@ -1,16 +1,15 @@
 """The nftables backend: list the cni_hostport tables, apply one `nft -f -` transaction; record
-which network made a container's rules (owners.py), so GC removes only this network's."""
+which network made a container's rules (pkg/owners.py), so GC removes only this network's."""
 
 from __future__ import annotations
 
 import json
 
 from libcni.types.errors import CNIError, ErrCode
-from pkg import nft
+from pkg import nft, owners
 from pkg.command import run_parallel
 
 from . import nft_rules as rules
-from . import owners
 from .config import ContainerNet, PortMapConfig
 
 FAMILIES = (4, 6)
@@ -49,8 +48,13 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
     families = tuple(n.family for n in nets)
     # The container's rules from another network's ADD share the comment: keep them (Go appends).
     replace = not owners.elsewhere(conf.name, [container_id])
+    guard = ""
+    if conf.snat and 4 in families:  # route_localnet gets enabled: the guard goes in (localnet.py)
+        from .localnet import nft_guard_lines
+
+        guard = "\n".join(nft_guard_lines()) + "\n"
     apply_with_retry(
-        lambda existing: rules.add_script(conf, container_id, nets, existing, replace),
+        lambda existing: rules.add_script(conf, container_id, nets, existing, replace) + guard,
         families,
         "unable to set up nftables rules for port mappings",
     )

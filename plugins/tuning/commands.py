@@ -71,7 +71,7 @@ def cmd_add(args: CmdArgs) -> AnyResult:
             undo = sysctls.apply(targets)
         try:
             if tuning.changes_link:
-                _tune_link(ns, args.ifname, tuning, mac, backup_file)
+                _tune_link(ns, args.ifname, tuning, mac, backup_file, args.container_id)
         except BaseException:
             with ns.entered():
                 sysctls.revert(undo)
@@ -79,7 +79,7 @@ def cmd_add(args: CmdArgs) -> AnyResult:
     return result
 
 
-def _tune_link(ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: str) -> None:
+def _tune_link(ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: str, container_id: str) -> None:
     """Back up the attributes about to change, then change them; undo everything on failure."""
     from . import link_settings
 
@@ -88,6 +88,7 @@ def _tune_link(ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: st
         link = link_settings.read(ipr, ifname)
         saved = link_settings.snapshot(link, tuning)
         backup.save(backup_file, saved, ifname)
+        backup.record_owner(tuning.data_dir, tuning.conf.name, container_id, ifname)
         try:
             link_settings.apply(ipr, link, ifname, tuning, mac)
         except BaseException:
@@ -106,6 +107,7 @@ def cmd_del(args: CmdArgs) -> None:
     except CNIError:
         return
     saved = backup.load(backup_file)
+    backup.forget_owner(tuning.data_dir, tuning.conf.name, args.container_id, args.ifname)
     if saved is None:
         return
     try:
@@ -216,3 +218,15 @@ def _compare_promisc(ifname: str, wanted: bool, current: bool) -> None:
 
 def _go_bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+def cmd_gc(args: CmdArgs) -> None:
+    """Remove the backups of this network's attachments that are gone (not in Go's tuning). Without
+    a cni.dev/valid-attachments list nothing is known to be stale: nothing is removed."""
+    from libcni.gc import valid_attachments
+
+    tuning = load(args)
+    valid = valid_attachments(tuning.conf)
+    if valid is None:
+        return
+    backup.gc(tuning.data_dir, tuning.conf.name, set(valid.pairs))
