@@ -1,0 +1,54 @@
+"""Item 2 (plugins#816, cni#957): after a conntrack flush, an ipMasq container's FIN and RST are
+INVALID, skip NAT and would leave with the container's own address. Captured on the outside
+interface across data, FIN and RST, each after a `conntrack -F` in the fake host netns: no packet
+carries the container's address as its source, and data still flows (masqueraded)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import OUTSIDE_IP, stop, wait_ready
+
+pytestmark = pytest.mark.kernel
+
+
+def step(client, command: str) -> str:
+    client.stdin.write(command + "\n")
+    client.stdin.flush()
+    answer = client.stdout.readline().strip()
+    if command == "data":
+        assert client.stdout.readline().strip() == "ok"
+    return answer
+
+
+@pytest.mark.parametrize("backend", ["iptables", "nftables"])
+def test_no_packet_leaves_with_the_container_address(backend, topo):
+    a = topo.attach(ipMasqBackend=backend)
+    server = topo.start(topo.outside.ns, "tcpserver", "9000")
+    wait_ready(server)
+    sniffer = topo.start(topo.outside.ns, "sniff", "eth0")
+    wait_ready(sniffer)
+    client = topo.start(a.ns, "tcpclient", OUTSIDE_IP, "9000", stdin=True)
+    assert client.stdout.readline().strip() == "connected"
+    assert step(client, "data") == "echo"
+
+    topo.host.run("conntrack", "-F")
+    assert step(client, "data") == "echo"  # normal traffic still flows after a flush
+    topo.host.run("conntrack", "-F")
+    assert step(client, "fin") == "ok"
+    time.sleep(1.0)  # the FIN and a retransmission
+    topo.host.run("conntrack", "-F")
+    assert step(client, "rst") == "ok"
+    time.sleep(0.5)
+    seen = [line.split() for line in stop(sniffer).splitlines() if line.strip()]
+
+    to_server = [s for s in seen if s[1] == f"{OUTSIDE_IP}:9000"]
+    assert any(s[0].startswith("10.99.0.1:") and "P" in s[2] for s in to_server)  # data, masqueraded
+    leaked = [s for s in seen if s[0].startswith(a.ip + ":")]
+    assert leaked == [], f"un-NATed packets on the outside interface: {leaked}"
+
+    a.delete()  # the drop rules go with the masquerade rules
+    listing = topo.host.run("iptables-save") + topo.host.run("nft", "list", "ruleset")
+    assert a.ip not in listing
