@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: setup test test-unit lint demo shims clean build install test-e2e bench conformance stress
+.PHONY: schemas setup test test-unit lint demo shims clean build install test-e2e bench conformance stress
 
 setup:
 	@scripts/setup
@@ -33,9 +33,13 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The call path's decoding tables (schema.py modules), generated from the pydantic models.
+schemas: setup
+	$(PY) -m libcni.schemagen
+
 # Launchers named like the plugins, running this checkout (usable as CNI_PATH).
 shims: setup
-	$(PY) -m pkg.shims build/shims
+	$(PY) -m launcher.shims build/shims
 
 demo: build
 	scripts/demo

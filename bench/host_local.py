@@ -107,7 +107,7 @@ def measure(run, label: str, runs: int) -> dict[str, Samples]:  # noqa: ANN001
 
 def bench(allocated: int, runs: int, base: str | None) -> list[tuple[str, str, Samples]]:
     sys.path.insert(0, ROOT)
-    from pkg.shims import write_shims
+    from launcher.shims import write_shims
 
     work = tempfile.mkdtemp(prefix="hl-bench-", dir=base)
     try:

@@ -425,7 +425,7 @@ def main() -> None:
             f"({options.runs} runs per case, ours and Go alternating; whole processes, wall time; "
             f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after).\n"
             + (
-                "`python` runs through the warm server (pkg/warm, the default), `python-cold` with "
+                "`python` runs through the warm server (launcher/warm, the default), `python-cold` with "
                 "CNI_PY_WARM=0 (a fresh process does all the work).\n"
                 if options.cold
                 else ""

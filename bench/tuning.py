@@ -64,7 +64,7 @@ def main() -> None:
         raise SystemExit(f"{GO_PLUGIN} missing (apt-get install containernetworking-plugins)")
 
     sys.path.insert(0, ROOT)
-    from pkg.shims import write_shims
+    from launcher.shims import write_shims
 
     with tempfile.TemporaryDirectory(prefix="tuning-bench-") as bin_dir:
         write_shims(bin_dir, names=["tuning"])

@@ -125,16 +125,6 @@ def read_file(path: str) -> bytes | None:
         return None
 
 
-def _lookup(data: dict, key: str) -> Any:
-    """encoding/json field matching: exact key, else case-insensitive (the last one wins)."""
-    found = data.get(key)
-    lowered = key.lower()
-    for k, v in data.items():
-        if k != key and k.lower() == lowered:
-            found = v
-    return found
-
-
 def decode_cache(data: bytes) -> CachedInfo:
     """json.Unmarshal(data, &cachedInfo): raises CacheError where Go's Unmarshal would fail."""
     try:
@@ -148,7 +138,7 @@ def decode_cache(data: bytes) -> CachedInfo:
         raise CacheError("json: cannot unmarshal into Go value of type libcni.cachedInfo")
 
     def text(key: str) -> str:
-        value = _lookup(raw, key)
+        value = gojson.lookup(raw, key)
         if value is None:
             return ""
         if not isinstance(value, str):
@@ -165,8 +155,8 @@ def decode_cache(data: bytes) -> CachedInfo:
         info.config = base64.b64decode(config, validate=True)
     except (binascii.Error, ValueError):
         raise CacheError("illegal base64 data in cachedInfo.config") from None
-    info.has_config = _lookup(raw, "config") is not None
-    cni_args = _lookup(raw, "cniArgs")
+    info.has_config = gojson.lookup(raw, "config") is not None
+    cni_args = gojson.lookup(raw, "cniArgs")
     if cni_args is not None:
         if not isinstance(cni_args, list) or not all(
             isinstance(p, list) and all(isinstance(x, str) for x in p) for p in cni_args
@@ -174,12 +164,12 @@ def decode_cache(data: bytes) -> CachedInfo:
             raise CacheError("json: cannot unmarshal into Go struct field cachedInfo.cniArgs")
         # a Go [2]string: extra items are dropped, missing ones are empty
         info.cni_args = [(p[0] if p else "", p[1] if len(p) > 1 else "") for p in cni_args]
-    caps = _lookup(raw, "capabilityArgs")
+    caps = gojson.lookup(raw, "capabilityArgs")
     if caps is not None:
         if not isinstance(caps, dict):
             raise CacheError("json: cannot unmarshal into Go struct field cachedInfo.capabilityArgs")
         info.capability_args = caps
-    result = _lookup(raw, "result")
+    result = gojson.lookup(raw, "result")
     if result is not None:
         if not isinstance(result, dict):
             raise CacheError("json: cannot unmarshal into Go struct field cachedInfo.result")

@@ -106,7 +106,7 @@ def parse_valid_attachments(value: str) -> list:
 def netns_alive(path: str) -> bool:
     if not path:
         return False
-    from pkg.ns import check_netns_path
+    from libcni.netns import check_netns_path
 
     try:
         check_netns_path(path)

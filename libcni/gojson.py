@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -32,16 +33,88 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid character '{name[0]}' looking for beginning of value")
 
 
+# Go's encoding/json matches an object key to a struct field exactly, else by Unicode simple case
+# folding (bytes.EqualFold); the LAST key of the document that matches a field sets it.
+_SIMPLE_FOLDS = str.maketrans({"\u017f": "s", "\u212a": "k", "\u212b": "\u00e5"})
+
+
+def fold(key: str) -> str:
+    """A key's folded form: fold(a) == fold(b) exactly when Go's EqualFold(a, b)."""
+    lowered = key.lower()
+    return lowered if key.isascii() else lowered.translate(_SIMPLE_FOLDS)
+
+
+class RepeatedKeys(dict):
+    """A decoded object whose document held some key more than once (`repeated`, in order)."""
+
+    __slots__ = ("repeated",)
+
+    def __init__(self, items: dict[str, Any], repeated: list[str]) -> None:
+        super().__init__(items)
+        self.repeated = repeated
+
+
+def _last_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose key order is the order of each key's LAST occurrence in the document, so
+    that "the last matching key wins" is the last match in iteration order (Go's rule)."""
+    out: dict[str, Any] = {}
+    repeated: list[str] = []
+    for key, value in pairs:
+        if out.pop(key, out) is not out:
+            repeated.append(key)
+        out[key] = value
+    return RepeatedKeys(out, repeated) if repeated else out
+
+
+def repeated_keys(obj: dict) -> list[str]:
+    """The keys a decoded object's document held more than once (what a Go map keeps only once)."""
+    return getattr(obj, "repeated", [])
+
+
+def lookup(data: dict, key: str) -> Any:
+    """The value Go's decoder gives the field spelled `key`: the last matching key in document
+    order (decoded by `decode_object`/`loads`), exact or case-folded; None when absent or null."""
+    wanted = fold(key)
+    found = None
+    for k, v in data.items():
+        if k == key or (isinstance(k, str) and fold(k) == wanted):
+            found = v
+    return found
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def decode_text(data: bytes | str, parse_int: Any = None) -> Any:
+    """Decode JSON as Go does: invalid UTF-8 (raw surrogate bytes too) and lone surrogate escapes
+    become U+FFFD, NaN/Infinity are refused, objects keep Go's last-key-wins order (`lookup`).
+    Raises ValueError (RecursionError is reported as Go's depth error)."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    try:
+        value = json.loads(
+            text, object_pairs_hook=_last_wins, parse_int=parse_int, parse_constant=_reject_constant
+        )
+    except RecursionError:
+        raise ValueError("exceeded max depth") from None  # Go's decoder also stops at a depth
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then walk the whole value
+        value = _replace_lone_surrogates(value)
+    return value
+
+
 def loads(data: bytes | str, go_numbers: bool = True) -> Any:
     """Decode like json.Unmarshal into interface{}: numbers become floats (float64) when
     `go_numbers`; invalid UTF-8 becomes U+FFFD; NaN/Infinity are rejected."""
-    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
-    try:
-        if go_numbers:
-            return json.loads(text, parse_int=float, parse_constant=_reject_constant)
-        return json.loads(text, parse_constant=_reject_constant)
-    except RecursionError:
-        raise ValueError("exceeded max depth") from None  # Go's decoder also stops at a depth
+    return decode_text(data, parse_int=float if go_numbers else None)
 
 
 def format_float(value: float) -> str:

@@ -16,8 +16,8 @@ import sys
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 
+from .gojson import decode_text, lookup
 from .types.errors import CNIError, ErrCode, internal
-from .types.gomodel_keys import lookup
 from .types.version import CURRENT, SUPPORTED_VERSIONS, go_list, greater_or_equal, parse_version
 from .validate import validate_container_id, validate_ifname, validate_network_name
 
@@ -49,12 +49,13 @@ _EMPTY_ENV: Mapping[str, str] = {}
 class CmdArgs(
     namedtuple(
         "CmdArgs",
-        "command container_id netns ifname args path stdin_data netns_override config_version env",
-        defaults=(False, "", _EMPTY_ENV),
+        "command container_id netns ifname args path stdin_data netns_override config_version env config",
+        defaults=(False, "", _EMPTY_ENV, None),
     )
 ):
     """What a verb handler receives (Go's skel.CmdArgs): command, container_id, netns, ifname,
-    args, path, stdin_data, netns_override, config_version, env (the whole environment)."""
+    args, path, stdin_data, netns_override, config_version, env (the whole environment), and
+    config, stdin already decoded."""
 
     __slots__ = ()
     command: str
@@ -67,10 +68,14 @@ class CmdArgs(
     netns_override: bool
     config_version: str
     env: Mapping[str, str]
+    config: dict | None  # stdin decoded once by the skeleton (Go's rules); None only in hand-made args
 
     @property
-    def path_list(self) -> list[str]:
-        return [p for p in self.path.split(os.pathsep) if p]
+    def conf(self) -> dict:
+        """The decoded config object (decoded from stdin_data when a caller built CmdArgs by hand)."""
+        if self.config is not None:
+            return self.config
+        return _check_config(self.stdin_data)
 
     def __repr__(self) -> str:  # the environment stays out of logs
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields if name != "env")
@@ -136,9 +141,10 @@ def _decode_text(err: BaseException) -> str:
 
 
 def _check_config(stdin: bytes) -> dict:
-    """Go's validateConfig: JSON with a non-empty, well-formed `name`. Returns the decoded config."""
+    """Go's validateConfig: JSON with a non-empty, well-formed `name`. Returns the decoded config:
+    stdin is decoded here, once, with Go's rules (libcni.gojson), and handed to the plugin."""
     try:
-        data = json.loads(stdin)
+        data = decode_text(stdin)
     except (ValueError, RecursionError) as err:
         text = _decode_text(err)
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall network config: {text}") from None
@@ -229,6 +235,7 @@ def dispatch(plugin: Plugin, env: Mapping[str, str], read_stdin: Callable[[], by
             netns_override=override,
             config_version=config_version,
             env=env,
+            config=config,
         )
         return _call(plugin, args)
     except CNIError as err:
@@ -277,7 +284,7 @@ def run_call(plugin: Plugin) -> int:
     """One call on this process's real environment, stdin, stdout and stderr; returns the exit code.
 
     A cold process runs it from `main`; a warm server's worker runs it after taking over the
-    caller's stdio, working directory and environment (pkg.warm)."""
+    caller's stdio, working directory and environment (launcher.warm)."""
 
     def read_stdin() -> bytes:
         return sys.stdin.buffer.read() if sys.stdin is not None else b""

@@ -11,34 +11,21 @@ from __future__ import annotations
 import ipaddress
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from libcni.types.errors import CNIError, ErrCode
-from libcni.types.results import Result, Route
+from libcni.types.results import Result
 
 from . import sysctl
-from .link import get_link, link_addresses
+from .netlink import NetlinkError, to_cni_error
+from .netlink.constants import AF_INET6, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, RTPROT_BOOT
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyroute2 import IPRoute
-
+    from .netlink import Link, Rtnl
     from .ns import NetNS
 
-AF_INET6 = 10
-IFA_F_DADFAILED = 0x08
-IFA_F_TENTATIVE = 0x40
-RTPROT_BOOT = 3
 DAD_SETTLE_TIMEOUT = 5.0
 SETTLE_INTERVAL = 0.05
-
-
-def address_kwargs(cidr: str) -> dict[str, Any]:
-    """pyroute2 addr() arguments for 'ip/prefix', with Go netlink's automatic IPv4 broadcast."""
-    iface = ipaddress.ip_interface(cidr)
-    kwargs: dict[str, Any] = {"address": str(iface.ip), "prefixlen": iface.network.prefixlen}
-    if iface.version == 4 and iface.network.prefixlen < 31:
-        kwargs["broadcast"] = str(iface.network.broadcast_address)
-    return kwargs
 
 
 def _enable_ipv6(netns: NetNS, ifname: str) -> None:
@@ -68,21 +55,23 @@ def _enable_ipv6(netns: NetNS, ifname: str) -> None:
             ) from None
 
 
-def settle_addresses(ipr: IPRoute, ifname: str, index: int, timeout: float = DAD_SETTLE_TIMEOUT) -> None:
+def settle_addresses(nl: Rtnl, ifname: str, index: int, timeout: float = DAD_SETTLE_TIMEOUT) -> None:
     """Wait until no IPv6 address of the link is tentative (Go's ip.SettleAddresses)."""
     deadline = time.monotonic() + timeout
     while True:
         tentative = False
-        for address, _, flags in link_addresses(ipr, index, AF_INET6):
-            if flags & IFA_F_DADFAILED:
-                raise CNIError(ErrCode.INTERNAL, f"link {ifname} has address {address} in DADFAILED state")
-            if flags & IFA_F_TENTATIVE:
+        for addr in nl.addrs(index, AF_INET6):
+            if addr.dad_failed:
+                raise CNIError(
+                    ErrCode.INTERNAL, f"link {ifname} has address {addr.address} in DADFAILED state"
+                )
+            if addr.tentative:
                 tentative = True
         if not tentative:
             return
         if time.monotonic() > deadline:
-            link = get_link(ipr, ifname)
-            if link is not None and link.get("operstate") == "UP":
+            link = nl.get_link(ifname)
+            if link is not None and link.operstate == "up":
                 raise CNIError(
                     ErrCode.INTERNAL,
                     f"link {ifname} still has tentative addresses after {timeout:g} seconds",
@@ -91,27 +80,16 @@ def settle_addresses(ipr: IPRoute, ifname: str, index: int, timeout: float = DAD
         time.sleep(SETTLE_INTERVAL)
 
 
-def route_kwargs(route: Route, index: int, gateway: str) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"dst": route.dst, "oif": index, "proto": RTPROT_BOOT}
-    if gateway:
-        kwargs["gateway"] = gateway
-    if route.priority:
-        kwargs["priority"] = route.priority
-    kwargs["table"] = route.table if route.table is not None else 254
-    kwargs["scope"] = route.scope if route.scope is not None else 0
-    return kwargs
+def configure_iface(nl: Rtnl, netns: NetNS, ifname: str, result: Result, link: Link | None = None) -> None:
+    """Configure `ifname` (inside `netns`, reached through `nl`) from `result`.
 
-
-def configure_iface(ipr: IPRoute, netns: NetNS, ifname: str, result: Result, link: Any = None) -> None:
-    """Configure `ifname` (inside `netns`, reached through `ipr`) from `result`.
-
-    `link` is the interface's link message when the caller already has it (saves a lookup)."""
+    `link` is the interface's record when the caller already has it (saves a lookup)."""
     if not result.interfaces:
         raise CNIError(ErrCode.INTERNAL, "no interfaces to configure")
-    link = link if link is not None else get_link(ipr, ifname)
+    link = link if link is not None else nl.get_link(ifname)
     if link is None:
         raise CNIError(ErrCode.INTERNAL, f'failed to lookup "{ifname}": Link not found')
-    index = link["index"]
+    index = link.index
 
     gateways: dict[int, str] = {}
     ipv6_enabled = False
@@ -128,22 +106,20 @@ def configure_iface(ipr: IPRoute, netns: NetNS, ifname: str, result: Result, lin
             _enable_ipv6(netns, ifname)
             ipv6_enabled = True
         try:
-            ipr.addr("add", index=index, **address_kwargs(ipc.address))
-        except Exception as err:
-            raise CNIError(
-                ErrCode.INTERNAL, f'failed to add IP addr {ipc.address} to "{ifname}": {err}'
-            ) from None
+            nl.add_addr(index, ipc.address)
+        except NetlinkError as err:
+            raise to_cni_error(err, f'failed to add IP addr {ipc.address} to "{ifname}"') from None
         if ipc.gateway:
             gateways.setdefault(ipc.family, ipc.gateway)
 
     try:
-        ipr.link("set", index=index, state="up")
-    except Exception as err:
-        raise CNIError(ErrCode.INTERNAL, f'failed to set "{ifname}" UP: {err}') from None
+        nl.set_up(index)
+    except NetlinkError as err:
+        raise to_cni_error(err, f'failed to set "{ifname}" UP') from None
 
     if 6 in gateways:
         try:
-            settle_addresses(ipr, ifname, index)
+            settle_addresses(nl, ifname, index)
         except CNIError as err:
             raise CNIError(
                 ErrCode.INTERNAL, f'failed to settle addresses for "{ifname}": {err.msg}'
@@ -153,10 +129,15 @@ def configure_iface(ipr: IPRoute, netns: NetNS, ifname: str, result: Result, lin
         family = ipaddress.ip_network(route.dst, strict=False).version
         gateway = route.gw or gateways.get(family, "")
         try:
-            ipr.route("append", **route_kwargs(route, index, gateway))
-        except Exception as err:
-            raise CNIError(
-                ErrCode.INTERNAL,
-                f"failed to add route '{route.dst} via {gateway or '<nil>'} dev {ifname} "
-                f"metric {route.priority}': {err}",
-            ) from None
+            nl.add_route(
+                route.dst,
+                oif=index,
+                gateway=gateway,
+                priority=route.priority or 0,
+                table=route.table if route.table is not None else RT_TABLE_MAIN,
+                scope=route.scope if route.scope is not None else RT_SCOPE_UNIVERSE,
+                protocol=RTPROT_BOOT,
+            )
+        except NetlinkError as err:
+            what = f"{route.dst} via {gateway or '<nil>'} dev {ifname} metric {route.priority}"
+            raise to_cni_error(err, f"failed to add route '{what}'") from None

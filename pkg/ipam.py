@@ -55,7 +55,7 @@ def run_delegate(command: str, plugin_type: str, args: CmdArgs) -> bytes:
 
 def in_process_plugin(path: str, plugin_type: str, env: dict[str, str]) -> Plugin | None:
     """Our own Plugin when `path` is this program under another name, else None."""
-    from pkg.programs import ENTRIES
+    from launcher.programs import ENTRIES
 
     if env.get("CNI_PY_NO_INPROCESS") or plugin_type not in ENTRIES:
         return None
@@ -67,7 +67,7 @@ def in_process_plugin(path: str, plugin_type: str, env: dict[str, str]) -> Plugi
 def _is_this_program(path: str, plugin_type: str) -> bool:
     if getattr(sys, "frozen", False):
         return os.path.realpath(path) == os.path.realpath(sys.executable)
-    from pkg.shims import TEMPLATE
+    from launcher.shims import TEMPLATE
 
     expected = TEMPLATE.format(python=sys.executable, name=plugin_type).encode()
     try:

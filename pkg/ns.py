@@ -7,44 +7,20 @@ single-threaded, so this is safe. A missing netns is never created.
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from libcni.netns import NetNSNotFound, check_netns_path
 from libcni.types.errors import CNIError, ErrCode
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyroute2 import IPRoute
+    from pkg.netlink import Rtnl
 
 CLONE_NEWNET = 0x40000000
-NSFS_MAGIC = 0x6E736673
-PROCFS_MAGIC = 0x9FA0
-NETLINK_ROUTE = 0
 
 _libc = ctypes.CDLL(None, use_errno=True)
-
-
-class NetNSNotFound(CNIError):
-    """The netns path does not exist (bridge DEL tolerates this)."""
-
-
-def _fs_magic(path: str) -> int:
-    buf = ctypes.create_string_buffer(256)  # struct statfs; f_type is the first word
-    if _libc.statfs(os.fsencode(path), buf) != 0:
-        err = ctypes.get_errno()
-        if err == errno.ENOENT:
-            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to Statfs "{path}": {os.strerror(err)}')
-        raise CNIError(ErrCode.INTERNAL, f'failed to Statfs "{path}": {os.strerror(err)}')
-    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
-
-
-def check_netns_path(path: str) -> None:
-    magic = _fs_magic(path)
-    if magic not in (NSFS_MAGIC, PROCFS_MAGIC):
-        raise CNIError(ErrCode.INTERNAL, f'unknown FS magic on "{path}": {magic:x}')
 
 
 def _setns(fd: int) -> None:
@@ -102,12 +78,9 @@ class NetNS:
         finally:
             os.close(home)
 
-    def netlink_socket(self) -> socket.socket:
-        """A NETLINK_ROUTE socket bound to this netns, made without forking."""
+    def rtnl(self) -> Rtnl:
+        """rtnetlink on a socket that lives in this netns (made inside it, without forking)."""
+        from pkg.netlink import Rtnl
+
         with self.entered():
-            return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
-
-    def iproute(self) -> IPRoute:
-        from pkg.netlink import iproute
-
-        return iproute(self.netlink_socket())
+            return Rtnl.open()

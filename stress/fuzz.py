@@ -32,8 +32,9 @@ from .findings import Findings, Tally, reproducer
 HANG_SECONDS = 20.0
 
 # Shares of the total number of inputs per target. "parse" targets run the real skeleton and the
-# plugins' real parsers and validators but stop before the kernel (stress/parse_only); "kernel"
-# runs complete verbs against a container netns and checks the machine after each input.
+# plugins' real parsers and validators (each plugin's PREPARE, stress/prepared.py) but stop before
+# the kernel; "kernel" runs complete verbs against a container netns and checks the machine after
+# each input.
 TARGETS: dict[str, tuple[float, str]] = {
     "skeleton": (0.14, "parse"),
     "config:bridge": (0.10, "parse"),
@@ -72,10 +73,10 @@ def _alarm(signum, frame):  # noqa: ANN001, ANN202
 def plugin_object(name: str, mode: str = "kernel"):  # noqa: ANN201
     import importlib
 
-    from pkg.programs import ENTRIES
+    from launcher.programs import ENTRIES
 
     if mode == "parse":
-        from .parse_only import plugin
+        from .prepared import plugin
 
         return plugin(name)
     return importlib.import_module(ENTRIES[name]).PLUGIN

@@ -45,7 +45,7 @@ def make_dirs() -> str:
 
 def write_launchers(directory: str) -> str:
     """Launchers for our four plugins only (CNI_PATH of every run: nothing else can be exec'd)."""
-    from pkg.shims import write_shims
+    from launcher.shims import write_shims
 
     write_shims(directory, names=list(PLUGINS))
     return directory

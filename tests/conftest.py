@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-# Plugins started by the tests run cold (no warm server outliving a test): see pkg/warm.
+# Plugins started by the tests run cold (no warm server outliving a test): see launcher/warm.
 os.environ.setdefault("CNI_PY_WARM", "0")
 
 from tests.harness import GO_PLUGIN_DIR, Netns, PluginRunner, kernel_tests_allowed  # noqa: E402
@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def cni_bin(tmp_path_factory) -> str:
     """A directory of launchers named like the plugins, running this checkout's code."""
-    from pkg.shims import write_shims
+    from launcher.shims import write_shims
 
     directory = str(tmp_path_factory.mktemp("cni-bin"))
     write_shims(directory)

@@ -75,8 +75,16 @@ def _unique(requested: tuple[Requested, ...]) -> list[Requested]:
     return out
 
 
+def prepare(args: CmdArgs) -> IPAMConfig:
+    """The pure half of every verb: the whole IPAM configuration, validated."""
+    return load_ipam_config(args.conf, args.args)
+
+
+PREPARE = dict.fromkeys(("ADD", "DEL", "CHECK", "GC", "STATUS"), prepare)  # what the fuzzer runs alone
+
+
 def cmd_add(args: CmdArgs) -> Result:
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     dns = _dns(conf)  # an unreadable resolvConf fails before anything is allocated
     pending = _unique(conf.requested)
     ips: list[IPConfig] = []
@@ -116,7 +124,7 @@ def cmd_add(args: CmdArgs) -> Result:
 
 
 def cmd_del(args: CmdArgs) -> None:
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     if not os.path.isdir(os.path.join(conf.data_dir, conf.name)):
         return  # nothing was ever allocated here; no need to create directories to find that out
     with _store(conf) as store:
@@ -124,7 +132,7 @@ def cmd_del(args: CmdArgs) -> None:
 
 
 def cmd_check(args: CmdArgs) -> None:
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     with _store(conf) as store:
         if not store.find(args.container_id, args.ifname):
             raise CNIError(
@@ -137,7 +145,7 @@ def cmd_gc(args: CmdArgs) -> None:
     """Release every allocation whose attachment is not in cni.dev/valid-attachments."""
     from libcni.gc import valid_attachments
 
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     listed = valid_attachments(conf.conf)
     if listed is None:
         return  # no list at all: nothing is known to be stale (an empty list releases everything)
@@ -152,7 +160,7 @@ def cmd_gc(args: CmdArgs) -> None:
 
 def cmd_status(args: CmdArgs) -> None:
     """Code 50 (plugin not available) when the store cannot be used or a range set is full."""
-    conf = load_ipam_config(args.stdin_data, args.args)
+    conf = prepare(args)
     with _store(conf, code=ErrCode.PLUGIN_NOT_AVAILABLE) as store:
         if not os.access(store.dir, os.W_OK | os.X_OK):
             raise CNIError(

@@ -9,14 +9,12 @@ then args.cni.ips, then runtimeConfig.ips (prefix lengths ignored).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Any
 
-from pydantic import AfterValidator
-
+from libcni.lean import Record
 from libcni.types.args import load_args
-from libcni.types.config import NetConf, load_conf
 from libcni.types.errors import CNIError, ErrCode
-from libcni.types.gomodel import GoModel
+from libcni.types.netconf import load as load_conf
 from libcni.types.results import Route
 from libcni.types.version import greater_or_equal
 
@@ -25,12 +23,12 @@ from .ranges import CIDR, IP, RangeError, RangeSet, RawRange, canonicalize_range
 DEFAULT_DATA_DIR = "/var/lib/cni/networks"
 
 
-def _cidr_text(value: str) -> str:
+def cidr_text(value: str) -> str:
     CIDR.parse(value)
     return value
 
 
-def _ip_text(value: str) -> str:
+def ip_text(value: str) -> str:
     """An optional IP: "" means unset (Go's net.IP decodes "" to nil)."""
     if value and parse_ip(value) is None:
         raise ValueError(f"invalid IP address: {value}")
@@ -47,22 +45,19 @@ def parse_ip_or_cidr(value: str) -> IP | None:
     return parse_ip(value)
 
 
-def _requested_text(value: str) -> str:
+def requested_text(value: str) -> str:
     if value and parse_ip_or_cidr(value) is None:
         raise ValueError(f"invalid IP address {value}")
     return value
 
 
-CIDRText = Annotated[str, AfterValidator(_cidr_text)]
-IPText = Annotated[str, AfterValidator(_ip_text)]
-RequestedIP = Annotated[str, AfterValidator(_requested_text)]
+class RangeRecord(Record):
+    """One range as decoded (keys: models.RangeConf)."""
 
-
-class RangeConf(GoModel):
-    subnet: CIDRText | None = None
-    rangeStart: IPText = ""
-    rangeEnd: IPText = ""
-    gateway: IPText = ""
+    subnet: str | None
+    rangeStart: str
+    rangeEnd: str
+    gateway: str
 
     def raw(self) -> RawRange:
         return RawRange(
@@ -73,33 +68,15 @@ class RangeConf(GoModel):
         )
 
 
-class IPAMConf(RangeConf):
-    """The `ipam` object; its own subnet/rangeStart/rangeEnd/gateway are the legacy single range."""
+class IPAMRecord(RangeRecord):
+    """The `ipam` object (keys: models.IPAMConf); its own subnet/rangeStart/rangeEnd/gateway are the
+    legacy single range."""
 
-    type: str = ""
-    routes: list[Route] = []
-    dataDir: str = ""
-    resolvConf: str = ""
-    ranges: list[list[RangeConf]] = []
-
-
-class RuntimeConf(GoModel):
-    ipRanges: list[list[RangeConf]] = []
-    ips: list[RequestedIP] = []
-
-
-class CNIArgsConf(GoModel):
-    ips: list[RequestedIP] = []
-
-
-class ArgsConf(GoModel):
-    cni: CNIArgsConf | None = None
-
-
-class HostLocalNetConf(NetConf):
-    ipam: IPAMConf | None = None  # type: ignore[assignment]
-    runtimeConfig: RuntimeConf = RuntimeConf()
-    args: ArgsConf | None = None
+    type: str
+    routes: list[Route]
+    dataDir: str
+    resolvConf: str
+    ranges: list[list[RangeRecord]]
 
 
 @dataclass(frozen=True)
@@ -118,14 +95,14 @@ class IPAMConfig:
     routes: tuple[Route, ...]
     data_dir: str
     resolv_conf: str
-    conf: HostLocalNetConf
+    conf: Any
 
 
 def _invalid(msg: str, field: str) -> CNIError:
     return CNIError(ErrCode.INVALID_NETWORK_CONFIG, msg, field)
 
 
-def _requested(conf: HostLocalNetConf, cni_args: str) -> list[Requested]:
+def _requested(conf: Any, cni_args: str) -> list[Requested]:
     texts: list[tuple[str, str]] = []
     if cni_args:
         value = load_args(cni_args, {"IP"}).get("IP", "")
@@ -149,10 +126,10 @@ def _requested(conf: HostLocalNetConf, cni_args: str) -> list[Requested]:
     return out
 
 
-def _range_sets(conf: HostLocalNetConf) -> tuple[list[RangeSet], list[str]]:
+def _range_sets(conf: Any) -> tuple[list[RangeSet], list[str]]:
     ipam = conf.ipam
     assert ipam is not None
-    configured: list[tuple[list[RangeConf], str]] = []
+    configured: list[tuple[list[RangeRecord], str]] = []
     configured += [(s, f"runtimeConfig.ipRanges[{i}]") for i, s in enumerate(conf.runtimeConfig.ipRanges)]
     if ipam.subnet is not None:
         configured.append(([ipam], "ipam"))
@@ -177,8 +154,11 @@ def _check_data_dir(data_dir: str) -> str:
     return data_dir or DEFAULT_DATA_DIR
 
 
-def load_ipam_config(stdin: bytes, cni_args: str) -> IPAMConfig:
-    conf: HostLocalNetConf = load_conf(HostLocalNetConf, stdin)
+def load_ipam_config(config: dict, cni_args: str) -> IPAMConfig:
+    """The validated configuration from the decoded stdin object and CNI_ARGS."""
+    from .schema import HostLocalNetConf
+
+    conf: Any = load_conf(HostLocalNetConf, config)
     if conf.ipam is None:
         raise _invalid("IPAM config missing 'ipam' key", "ipam")
     requested = _requested(conf, cni_args)

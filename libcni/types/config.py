@@ -1,16 +1,17 @@
-"""Network configuration models: the keys every plugin shares (Go's types.NetConf)."""
+"""Network configuration models: the keys every plugin shares (Go's types.NetConf), as pydantic
+models (the definition; the call path uses libcni.types.netconf and the generated tables)."""
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from pydantic import Field
 
+from ..gojson import decode_text
 from .errors import CNIError, ErrCode
 from .gomodel import GoModel, lookup, parse_model
-from .results import DNS, AnyResult, Result, as_current, convert, parse_result
+from .result_models import DNS
+from .results import AnyResult, Result, as_current, convert, parse_result
 
 
 class Attachment(GoModel):
@@ -53,30 +54,14 @@ class NetConf(GoModel):
         return as_current(convert(parsed, self.cniVersion or parsed.cniVersion))
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _replace_lone_surrogates(value: Any) -> Any:
-    if isinstance(value, str):
-        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
-    if isinstance(value, list):
-        return [_replace_lone_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
-    return value
-
-
 def decode_json_object(stdin: bytes, what: str = "network config") -> dict[str, Any]:
-    """Decode a JSON object as Go does: invalid UTF-8 (raw surrogate bytes included) and lone
-    surrogate escapes ("\\ud800") become U+FFFD."""
+    """Decode a JSON object as Go does (libcni.gojson.decode_text)."""
     try:
-        data = json.loads(stdin.decode("utf-8", "replace"))
-    except (ValueError, RecursionError) as err:
+        data = decode_text(stdin)
+    except ValueError as err:
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall {what}: {err}") from None
     if not isinstance(data, dict):
         raise CNIError(ErrCode.DECODING_FAILURE, f"error unmarshall {what}: not a JSON object")
-    if _SURROGATE_ESCAPE.search(stdin):  # rare: only then walk the whole object
-        data = _replace_lone_surrogates(data)
     return data
 
 

@@ -8,17 +8,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from .errors import CNIError, ErrCode
-from .gomodel_keys import lookup  # noqa: F401 - re-exported for plugins
-
-# pydantic error types that mean "the JSON had the wrong shape" (Go: unmarshal error, code 6);
-# every other failure is a validation of a well-typed value (code 7).
-_DECODING_ERROR_SUFFIXES = ("_type", "_parsing")
+from ..gojson import fold, lookup  # noqa: F401 - lookup re-exported for plugins
+from ..lean import NO_VALUE, invalid_error
+from ..lean import field_path as lean_field_path
+from .errors import CNIError
 
 _KEY_MAPS: dict[type, dict[str, str]] = {}
 
@@ -37,7 +34,7 @@ class GoModel(BaseModel):
         # Built per class on first use: lower-cased JSON key -> alias pydantic expects.
         mapping = _KEY_MAPS.get(cls)
         if mapping is None:
-            mapping = {(f.alias or name).lower(): f.alias or name for name, f in cls.model_fields.items()}
+            mapping = {fold(f.alias or name): f.alias or name for name, f in cls.model_fields.items()}
             _KEY_MAPS[cls] = mapping
         return mapping
 
@@ -55,54 +52,27 @@ class GoModel(BaseModel):
             if key in exact:
                 out[key] = value
                 continue
-            alias = keys.get(key.lower()) if isinstance(key, str) else None
-            out[alias or key] = value
+            alias = keys.get(fold(key)) if isinstance(key, str) else None
+            if alias is not None:  # anything else is an unknown key, ignored as Go does
+                out[alias] = value
         return out
 
 
-def describe_value(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def field_path(loc: tuple[Any, ...]) -> str:
-    parts = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        else:
-            # tagged unions and function validators add non-field segments
-            if str(item).startswith("function-") or str(item) in ("tagged-union",):
-                continue
-            parts.append(("." if parts else "") + str(item))
-    return "".join(parts) or "(top level)"
+    # tagged unions and function validators add non-field segments
+    return lean_field_path(
+        tuple(i for i in loc if not str(i).startswith("function-") and str(i) != "tagged-union")
+    )
 
 
 def validation_error(err: ValidationError, prefix: str = "", where: str = "") -> CNIError:
-    """Turn the first pydantic error into a CNI error naming field and value."""
+    """Turn the first pydantic error into a CNI error naming field and value (as libcni.lean)."""
     first = err.errors(include_url=False)[0]
     path = field_path(tuple(first.get("loc", ())))
     if where:
         path = f"{where}.{path}" if path != "(top level)" else where
-    kind = first.get("type", "")
-    message = first.get("msg", "invalid value")
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    code = (
-        ErrCode.DECODING_FAILURE
-        if kind.endswith(_DECODING_ERROR_SUFFIXES)
-        else ErrCode.INVALID_NETWORK_CONFIG
-    )
-    if kind == "missing":
-        text = f'missing required field "{path}"'
-    elif "input" in first:
-        text = f'invalid "{path}": {message} (got {describe_value(first["input"])})'
-    else:
-        text = f'invalid "{path}": {message}'
-    return CNIError(code, prefix + text, path)
+    value = first["input"] if "input" in first and first.get("type") != "missing" else NO_VALUE
+    return invalid_error(first.get("type", ""), path, first.get("msg", "invalid value"), value, prefix)
 
 
 def parse_model(model: type[GoModel], data: Any, prefix: str = "", where: str = "") -> Any:

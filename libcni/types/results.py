@@ -2,62 +2,33 @@
 
 Two shapes exist: `Result020` (0.1.0, 0.2.0: ip4/ip6 objects) and `Result` (0.3.0 to 1.1.0:
 interfaces, ips, routes). Plugins build a `Result`; the skeleton converts it to the config's
-cniVersion when printing. Conversion follows libcni's GetAsVersion, quirks included (see
-cni-spec.md 4.5).
+cniVersion when printing. Conversion follows libcni's GetAsVersion, quirks included (spec 1.1.0,
+"Version considerations": 0.x interfaces lose mtu/socketPath/pciID, 0.2.0 keeps one IP per family).
+
+No pydantic: the records here are built by `libcni.lean` from tables generated from the models in
+result_models.py (the one definition of the fields), bound at the end of this module.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-from typing import Annotated, Any
-
-from pydantic import AfterValidator
-
+from ..gojson import decode_text
+from ..lean import Record, decode
 from .errors import CNIError, ErrCode, encode_json
-from .gomodel import GoModel, parse_model
+from .ipaddr import ip_family, normalize_cidr, normalize_ip  # noqa: F401 - re-exported
 from .version import CURRENT, DEFAULT, FAMILY_020, FAMILY_040, FAMILY_100, SUPPORTED_VERSIONS, family_of
 
-
-def normalize_cidr(value: str) -> str:
-    """An IP with prefix ('10.1.0.5/16'), canonical text, host bits kept (Go ParseCIDR + IPNet)."""
-    if "/" not in value:
-        raise ValueError(f"invalid CIDR address: {value}")
-    try:
-        return str(ipaddress.ip_interface(value))
-    except ValueError:
-        raise ValueError(f"invalid CIDR address: {value}") from None
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only
+    from typing import Any
 
 
-def normalize_ip(value: str) -> str:
-    if value == "":
-        return ""
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise ValueError(f"invalid IP address: {value}") from None
-
-
-CIDR = Annotated[str, AfterValidator(normalize_cidr)]
-IPText = Annotated[str, AfterValidator(normalize_ip)]
-
-
-def ip_family(cidr_or_ip: str) -> int:
-    """4 or 6 for an IP or IP/prefix text (IPv4-mapped IPv6 counts as 4, like Go's To4)."""
-    text = cidr_or_ip.split("/", 1)[0]
-    addr = ipaddress.ip_address(text)
-    if addr.version == 6 and addr.ipv4_mapped is not None:
-        return 4
-    return addr.version
-
-
-class Interface(GoModel):
-    name: str = ""
-    mac: str = ""
-    mtu: int = 0
-    sandbox: str = ""
-    socketPath: str = ""
-    pciID: str = ""
+class Interface(Record):
+    name: str
+    mac: str
+    mtu: int
+    sandbox: str
+    socketPath: str
+    pciID: str
 
     def to_json_dict(self, family: tuple[str, ...]) -> dict:
         out: dict[str, Any] = {"name": self.name}
@@ -75,10 +46,10 @@ class Interface(GoModel):
         return out
 
 
-class IPConfig(GoModel):
-    interface: int | None = None
-    address: CIDR
-    gateway: IPText = ""
+class IPConfig(Record):
+    interface: int | None
+    address: str
+    gateway: str
 
     @property
     def family(self) -> int:
@@ -96,14 +67,14 @@ class IPConfig(GoModel):
         return out
 
 
-class Route(GoModel):
-    dst: CIDR
-    gw: IPText = ""
-    mtu: int = 0
-    advmss: int = 0
-    priority: int = 0
-    table: int | None = None
-    scope: int | None = None
+class Route(Record):
+    dst: str
+    gw: str
+    mtu: int
+    advmss: int
+    priority: int
+    table: int | None
+    scope: int | None
 
     def to_json_dict(self) -> dict:
         out: dict[str, Any] = {"dst": self.dst}
@@ -118,11 +89,11 @@ class Route(GoModel):
         return out
 
 
-class DNS(GoModel):
-    nameservers: list[str] = []
-    domain: str = ""
-    search: list[str] = []
-    options: list[str] = []
+class DNS(Record):
+    nameservers: list[str]
+    domain: str
+    search: list[str]
+    options: list[str]
 
     def is_empty(self) -> bool:
         return not (self.nameservers or self.domain or self.search or self.options)
@@ -140,14 +111,13 @@ class DNS(GoModel):
         return out
 
 
-class Result(GoModel):
+class Result(Record):
+    cniVersion: str
+    interfaces: list[Interface]
+    ips: list[IPConfig]
+    routes: list[Route]
+    dns: DNS
     """A result of spec 0.3.0, 0.3.1, 0.4.0, 1.0.0 or 1.1.0."""
-
-    cniVersion: str = ""
-    interfaces: list[Interface] = []
-    ips: list[IPConfig] = []
-    routes: list[Route] = []
-    dns: DNS = DNS()
 
     def to_json_dict(self) -> dict:
         family = family_of(self.cniVersion) or FAMILY_100
@@ -165,10 +135,10 @@ class Result(GoModel):
         return out
 
 
-class IP020(GoModel):
-    ip: CIDR
-    gateway: IPText = ""
-    routes: list[Route] = []
+class IP020(Record):
+    ip: str
+    gateway: str
+    routes: list[Route]
 
     def to_json_dict(self) -> dict:
         out: dict[str, Any] = {"ip": self.ip}
@@ -179,13 +149,12 @@ class IP020(GoModel):
         return out
 
 
-class Result020(GoModel):
+class Result020(Record):
+    cniVersion: str
+    ip4: IP020 | None
+    ip6: IP020 | None
+    dns: DNS
     """A result of spec 0.1.0 or 0.2.0."""
-
-    cniVersion: str = ""
-    ip4: IP020 | None = None
-    ip6: IP020 | None = None
-    dns: DNS = DNS()
 
     def to_json_dict(self) -> dict:
         out: dict[str, Any] = {}
@@ -212,15 +181,15 @@ def parse_result(data: Any, default_version: str = "") -> AnyResult:
     family = family_of(version)
     if family is None:
         raise CNIError(ErrCode.INCOMPATIBLE_CNI_VERSION, f'unsupported CNI result version "{version}"')
-    model = Result020 if family is FAMILY_020 else Result
-    result = parse_model(model, data, prefix="failed to decode result: ")
+    table = result_schema.Result020 if family is FAMILY_020 else result_schema.Result
+    result = decode(table, data, prefix="failed to decode result: ")
     result.cniVersion = version
     return result
 
 
 def parse_result_bytes(raw: bytes, default_version: str = "") -> AnyResult:
     try:
-        data = json.loads(raw.decode("utf-8", "replace"))  # invalid UTF-8 -> U+FFFD, as Go
+        data = decode_text(raw)  # invalid UTF-8 -> U+FFFD, as Go
     except (ValueError, RecursionError) as err:
         raise CNIError(ErrCode.DECODING_FAILURE, f"failed to unmarshal raw result: {err}") from None
     if data is None:
@@ -239,11 +208,11 @@ def convert(result: AnyResult, to_version: str) -> AnyResult:
     family = family_of(target)
     if isinstance(result, Result020):
         if family is FAMILY_020:
-            return result.model_copy(update={"cniVersion": target}, deep=True)
+            return result.replace(cniVersion=target)
         return _up_from_020(result, target)
     if family is FAMILY_020:
         return _down_to_020(result, target)
-    converted = result.model_copy(update={"cniVersion": target}, deep=True)
+    converted = result.replace(cniVersion=target)
     if family is FAMILY_040:
         # 0.3/0.4 interfaces have no mtu, socketPath or pciID: they are lost for good.
         for iface in converted.interfaces:
@@ -265,8 +234,8 @@ def _up_from_020(old: Result020, target: str) -> Result:
         if ip is None:
             continue
         ips.append(IPConfig(address=ip.ip, gateway=ip.gateway))
-        routes.extend(r.model_copy() for r in ip.routes)
-    return Result(cniVersion=target, ips=ips, routes=routes, dns=old.dns.model_copy(deep=True))
+        routes.extend(r.replace() for r in ip.routes)
+    return Result(cniVersion=target, ips=ips, routes=routes, dns=old.dns.replace())
 
 
 def _down_to_020(new: Result, target: str) -> Result020:
@@ -284,7 +253,7 @@ def _down_to_020(new: Result, target: str) -> Result020:
             holder.routes.append(Route(dst=route.dst, gw=route.gw))
     if ip4 is None and ip6 is None:
         raise CNIError(ErrCode.INTERNAL, "cannot convert: no valid IP addresses")
-    return Result020(cniVersion=target, ip4=ip4, ip6=ip6, dns=new.dns.model_copy(deep=True))
+    return Result020(cniVersion=target, ip4=ip4, ip6=ip6, dns=new.dns.replace())
 
 
 def to_json(result: AnyResult, version: str | None = None) -> bytes:
@@ -292,3 +261,6 @@ def to_json(result: AnyResult, version: str | None = None) -> bytes:
     if version is not None:
         result = convert(result, version)
     return encode_json(result.to_json_dict())
+
+
+from . import result_schema  # noqa: E402 - binds the records above to their generated tables

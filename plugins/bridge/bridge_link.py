@@ -4,81 +4,73 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from libcni.types.errors import CNIError, ErrCode
 from pkg import sysctl
-from pkg.configure import address_kwargs
-from pkg.link import create_veth, get_link, kind, link_addresses, mac
-from pkg.netlink import is_exists, netlink_error_code
+from pkg.link import create_veth
+from pkg.netlink import NetlinkError, is_exists, to_cni_error
+from pkg.netlink.constants import AF_INET, AF_INET6
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyroute2 import IPRoute
-
+    from pkg.netlink import Link, Rtnl
     from pkg.ns import NetNS
-
-IFF_UP = 0x1
-IFF_PROMISC = 0x100
-AF_INET, AF_INET6 = 2, 10
 
 
 class VlanUnsupported(CNIError):
     """The kernel has no bridge VLAN filtering (EOPNOTSUPP)."""
 
 
-def _error(what: str, err: BaseException) -> CNIError:
-    code = netlink_error_code(err)
-    text = f"{what}: {err}"
-    if code == errno.EOPNOTSUPP:
-        return VlanUnsupported(ErrCode.INTERNAL, text, "EOPNOTSUPP")
-    return CNIError(ErrCode.INTERNAL, text)
+def _error(what: str, err: NetlinkError) -> CNIError:
+    mapped = to_cni_error(err, what)
+    if err.errno == errno.EOPNOTSUPP:
+        return VlanUnsupported(mapped.code, mapped.msg, mapped.details)
+    return mapped
 
 
-def bridge_by_name(ipr: IPRoute, name: str) -> Any:
-    link = get_link(ipr, name)
+def bridge_by_name(nl: Rtnl, name: str) -> Link:
+    link = nl.get_link(name)
     if link is None:
         raise CNIError(ErrCode.INTERNAL, f'could not lookup "{name}": Link not found')
-    if kind(link) != "bridge":
+    if link.kind != "bridge":
         raise CNIError(ErrCode.INTERNAL, f'"{name}" already exists but is not a bridge')
     return link
 
 
-def ensure_bridge(ipr: IPRoute, name: str, mtu: int, promisc: bool, vlan_filtering: bool) -> Any:
+def ensure_bridge(nl: Rtnl, name: str, mtu: int, promisc: bool, vlan_filtering: bool) -> Link:
     """Create the bridge unless it exists (an existing one is reused as is), set it up."""
-    link = get_link(ipr, name)  # the common case: it exists, and one lookup is all it costs
+    link = nl.get_link(name)  # the common case: it exists, and one lookup is all it costs
     if link is None:
-        spec: dict[str, Any] = {"ifname": name, "kind": "bridge"}
-        if mtu > 0:
-            spec["mtu"] = mtu
-        if vlan_filtering:
-            spec["br_vlan_filtering"] = 1
         try:
-            ipr.link("add", **spec)
-        except Exception as err:
+            nl.add_bridge(name, mtu=mtu, vlan_filtering=vlan_filtering)
+        except NetlinkError as err:
             if not is_exists(err):  # a concurrent ADD may have just created it
                 raise _error(f'failed to create bridge "{name}": could not add "{name}"', err) from None
     try:
-        link = bridge_by_name(ipr, name) if link is None or kind(link) != "bridge" else link
+        link = bridge_by_name(nl, name) if link is None or link.kind != "bridge" else link
     except CNIError as err:
         raise CNIError(err.code, f'failed to create bridge "{name}": {err.msg}') from None
-    if promisc and not link["flags"] & IFF_PROMISC:
+    if promisc and not link.promisc:
         try:
-            ipr.link("set", index=link["index"], flags=IFF_PROMISC, change=IFF_PROMISC)
-        except Exception as err:
-            raise CNIError(
-                ErrCode.INTERNAL, f'failed to create bridge "{name}": could not set promiscuous mode: {err}'
+            nl.set_link(link.index, promisc=True)
+        except NetlinkError as err:
+            raise to_cni_error(
+                err, f'failed to create bridge "{name}": could not set promiscuous mode'
             ) from None
     try:
         sysctl.write(f"net/ipv6/conf/{name}/accept_ra", "0")  # we own this interface's routes
     except OSError:
         pass
-    if not link["flags"] & IFF_UP:
-        ipr.link("set", index=link["index"], state="up")
+    if not link.up:
+        try:
+            nl.set_up(link.index)
+        except NetlinkError as err:
+            raise to_cni_error(err, f'failed to set bridge "{name}" up') from None
     return link
 
 
 def setup_port(
-    ipr: IPRoute,
+    nl: Rtnl,
     index: int,
     name: str,
     *,
@@ -90,17 +82,16 @@ def setup_port(
 ) -> None:
     """Bridge-port flags (always set explicitly) and VLAN entries of the host veth."""
     try:
-        ipr.brport("set", index=index, mode=int(hairpin), isolated=int(isolated))
-    except Exception as err:
-        raise CNIError(ErrCode.INTERNAL, f"failed to setup hairpin mode for {name}: {err}") from None
+        nl.set_bridge_port(index, hairpin=hairpin, isolated=isolated)
+    except NetlinkError as err:
+        raise to_cni_error(err, f"failed to setup hairpin mode for {name}") from None
     if not (vlan or vlans):
         return
     try:
         if not preserve_default_vlan:
-            for entry in ipr.get_vlans(index=index):
-                for info in _vlan_infos(entry):
-                    ipr.vlan_filter("del", index=index, vlan_info={"vid": info})
-    except Exception as err:
+            for vid in nl.bridge_vlans(index):
+                nl.set_bridge_vlan(index, vid, add=False)
+    except NetlinkError as err:
         raise _error(f'failed to remove default vlan on interface "{name}"', err) from None
     entries: list[tuple[int, bool]] = []
     if vlan:
@@ -109,28 +100,19 @@ def setup_port(
     if not vlan:
         entries.append((1, True))  # a trunk without `vlan` keeps VID 1 as its native VLAN
     for vid, native in entries:
-        info: dict[str, Any] = {"vid": vid}
-        if native:
-            info["flags"] = ["pvid", "untagged"]
         try:
-            ipr.vlan_filter("add", index=index, vlan_info=info)
-        except Exception as err:
+            nl.set_bridge_vlan(index, vid, pvid=native, untagged=native)
+        except NetlinkError as err:
             raise _error(f'failed to setup vlan tag on interface "{name}"', err) from None
 
 
-def _vlan_infos(entry: Any) -> list[int]:
-    spec = entry.get("IFLA_AF_SPEC") or {}
-    attrs = spec.get("attrs", []) if isinstance(spec, dict) else getattr(spec, "get", lambda *_: [])("attrs")
-    return [value["vid"] for key, value in attrs or [] if key == "IFLA_BRIDGE_VLAN_INFO"]
-
-
-def ensure_addr(ipr: IPRoute, link: Any, family: int, gateway: str, force: bool) -> None:
+def ensure_addr(nl: Rtnl, link: Link, family: int, gateway: str, force: bool) -> None:
     """Put `gateway` ('ip/prefix') on the bridge with Go's conflict rules, then pin its MAC."""
-    name = link.get("ifname")
+    name = link.name
     wanted = ipaddress.ip_interface(gateway)
-    index = link["index"]
-    for address, prefix, _ in link_addresses(ipr, index, AF_INET if family == 4 else AF_INET6):
-        existing = ipaddress.ip_interface(f"{address}/{prefix}")
+    index = link.index
+    for addr in nl.addrs(index, AF_INET if family == 4 else AF_INET6):
+        existing = ipaddress.ip_interface(addr.cidr)
         if existing == wanted:
             return
         if family == 4 or existing.ip in wanted.network or wanted.ip in existing.network:
@@ -139,38 +121,32 @@ def ensure_addr(ipr: IPRoute, link: Any, family: int, gateway: str, force: bool)
                     ErrCode.INTERNAL, f'"{name}" already has an IP address different from {wanted}'
                 )
             try:
-                ipr.addr("del", index=index, address=str(existing.ip), prefixlen=prefix)
-            except Exception as err:
-                raise CNIError(
-                    ErrCode.INTERNAL, f'could not remove IP address from "{name}": {err}'
-                ) from None
+                nl.del_addr(index, addr.cidr)
+            except NetlinkError as err:
+                raise to_cni_error(err, f'could not remove IP address from "{name}"') from None
     try:
-        ipr.addr("add", index=index, **address_kwargs(str(wanted)))
-    except Exception as err:
+        nl.add_addr(index, str(wanted))
+    except NetlinkError as err:
         if not is_exists(err):
-            raise CNIError(
-                ErrCode.INTERNAL, f'could not add IP address {wanted} to "{name}": {err}'
-            ) from None
+            raise to_cni_error(err, f'could not add IP address {wanted} to "{name}"') from None
     try:
         # Pin the MAC: a bridge otherwise takes the lowest port MAC, which changes as ports churn.
-        ipr.link("set", index=index, address=mac(link))
-    except Exception as err:
-        raise CNIError(ErrCode.INTERNAL, f"could not set bridge's mac: {err}") from None
+        nl.set_link(index, mac=link.mac)
+    except NetlinkError as err:
+        raise to_cni_error(err, "could not set bridge's mac") from None
 
 
-def ensure_vlan_gateway(
-    ipr: IPRoute, bridge: Any, vlan: int, preserve_default_vlan: bool, host: NetNS
-) -> Any:
+def ensure_vlan_gateway(nl: Rtnl, bridge: Link, vlan: int, preserve_default_vlan: bool, host: NetNS) -> Link:
     """The `<bridge>.<vlan>` veth that carries the gateway address of a VLAN (created once)."""
-    name = f"{bridge.get('ifname')}.{vlan}"
-    link = get_link(ipr, name)
+    name = f"{bridge.name}.{vlan}"
+    link = nl.get_link(name)
     if link is not None:
         return link
-    port = create_veth(ipr, name, host, mtu=bridge.get("mtu") or 0, master=bridge["index"], up=True)
-    port_link = get_link(ipr, port)
+    port = create_veth(nl, name, host, mtu=bridge.mtu, master=bridge.index, up=True)
+    port_link = lookup(nl, port)
     setup_port(
-        ipr,
-        port_link["index"],
+        nl,
+        port_link.index,
         port,
         hairpin=False,
         isolated=False,
@@ -178,6 +154,16 @@ def ensure_vlan_gateway(
         vlans=[],
         preserve_default_vlan=preserve_default_vlan,
     )
-    link = get_link(ipr, name)
-    ipr.link("set", index=link["index"], state="up")
-    return get_link(ipr, name)
+    link = lookup(nl, name)
+    try:
+        nl.set_up(link.index)
+    except NetlinkError as err:
+        raise to_cni_error(err, f'failed to set "{name}" up') from None
+    return lookup(nl, name)
+
+
+def lookup(nl: Rtnl, name: str) -> Link:
+    link = nl.get_link(name)
+    if link is None:
+        raise CNIError(ErrCode.INTERNAL, f'failed to lookup "{name}": Link not found')
+    return link

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Interface, Result, convert
 from libcni.types.version import FAMILY_020, family_of
 from pkg import ipam, ipmasq, spoofcheck, sysctl
+from pkg.rollback import Rollback
 
-from .config import BridgeConf, load, validate_for_add
+from .config import BridgeRecord, load, validate_for_add
 from .gateways import calc_gateways
-from .rollback import Rollback
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pyroute2 import IPRoute
-
+    from pkg.netlink import Link, Rtnl
     from pkg.ns import NetNS
 
 PORT_UP_WAITS = (0, 0.05, 0.5, 1.0, 1.0)
@@ -40,51 +39,67 @@ def open_netns(path: str) -> NetNS:
 # ---------------------------------------------------------------- ADD
 
 
-def cmd_add(args: CmdArgs) -> Result:
-    conf = load(args.stdin_data, args.args)
+def prepare(args: CmdArgs) -> BridgeRecord:
+    """The pure half of DEL, CHECK, GC and STATUS: the configuration and CNI_ARGS."""
+    return load(args.conf, args.args)
+
+
+def prepare_add(args: CmdArgs) -> BridgeRecord:
+    """Everything ADD refuses before touching the kernel."""
+    conf = prepare(args)
     validate_for_add(conf)
     if not conf.is_layer3 and family_of(args.config_version) is FAMILY_020:
         # Go creates everything and then fails to print; fail before touching anything.
         raise CNIError(ErrCode.INTERNAL, "cannot convert: no valid IP addresses")
+    return conf
 
-    from pkg.netlink import iproute
 
-    ipr = iproute()
+# The pure half of each verb (the fuzzer runs these alone; IPAM is the delegate's own).
+PREPARE = {"ADD": prepare_add, "DEL": prepare, "CHECK": prepare, "GC": prepare, "STATUS": prepare}
+
+
+def cmd_add(args: CmdArgs) -> Result:
+    conf = prepare_add(args)
+
+    from pkg.netlink import Rtnl
+
+    nl = Rtnl.open()
     netns: NetNS | None = None
     try:
         with Rollback() as rollback:
             from .bridge_link import ensure_bridge
 
-            bridge = ensure_bridge(ipr, conf.bridge, conf.mtu, conf.promiscMode, conf.vlan_filtering)
+            bridge = ensure_bridge(nl, conf.bridge, conf.mtu, conf.promiscMode, conf.vlan_filtering)
             netns = open_netns(args.netns)
-            result = _add(args, conf, ipr, netns, bridge, rollback)
+            result = _add(args, conf, nl, netns, bridge, rollback)
             convert(result, args.config_version)  # a result that cannot be printed rolls back too
             return result
     finally:
-        ipr.close()
+        nl.close()
         if netns is not None:
             netns.close()
 
 
 def _add(
-    args: CmdArgs, conf: BridgeConf, ipr: IPRoute, netns: NetNS, bridge: Any, rollback: Rollback
+    args: CmdArgs, conf: BridgeRecord, nl: Rtnl, netns: NetNS, bridge: Link, rollback: Rollback
 ) -> Result:
-    from pkg.link import create_veth, delete_link, get_link, mac
+    from pkg.link import create_veth, delete_link
+    from pkg.netlink import NetlinkError, to_cni_error
 
-    from .bridge_link import setup_port
+    from .bridge_link import lookup, setup_port
 
     host_name = create_veth(
-        ipr, args.ifname, netns, mtu=conf.mtu, container_mac=conf.mac, master=bridge["index"], up=True
+        nl, args.ifname, netns, mtu=conf.mtu, container_mac=conf.mac, master=bridge.index, up=True
     )
-    rollback.push(f"delete {host_name}", lambda: delete_link(ipr, host_name))
+    rollback.push(f"delete {host_name}", lambda: delete_link(nl, host_name))
     try:
         sysctl.write(f"net/ipv6/conf/{host_name}/accept_ra", "0")
     except OSError:
         pass
-    host_link = get_link(ipr, host_name)
+    host_link = lookup(nl, host_name)
     setup_port(
-        ipr,
-        host_link["index"],
+        nl,
+        host_link.index,
         host_name,
         hairpin=conf.hairpinMode,
         isolated=conf.portIsolation,
@@ -93,12 +108,12 @@ def _add(
         preserve_default_vlan=conf.preserveDefaultVlan,
     )
 
-    cipr = netns.iproute()
+    cnl = netns.rtnl()
     try:
-        container_link = get_link(cipr, args.ifname)
-        container = Interface(name=args.ifname, mac=mac(container_link), sandbox=args.netns)
-        bridge_iface = Interface(name=conf.bridge, mac=mac(bridge))
-        host_iface = Interface(name=host_name, mac=mac(host_link))
+        container_link = lookup(cnl, args.ifname)
+        container = Interface(name=args.ifname, mac=container_link.mac, sandbox=args.netns)
+        bridge_iface = Interface(name=conf.bridge, mac=bridge.mac)
+        host_iface = Interface(name=host_name, mac=host_link.mac)
         result = Result(cniVersion=args.config_version, interfaces=[bridge_iface, host_iface, container])
 
         if conf.macspoofchk:
@@ -107,24 +122,21 @@ def _add(
             rollback.push("spoof-check teardown", lambda: spoofcheck.teardown_quietly(ref))
 
         if conf.is_layer3:
-            _add_layer3(args, conf, ipr, cipr, netns, bridge, container_link, result, rollback)
+            _add_layer3(args, conf, nl, cnl, netns, bridge, container_link, result, rollback)
         elif not conf.disableContainerInterface:
             try:
-                cipr.link("set", index=container_link["index"], state="up")
-            except Exception as err:
-                raise CNIError(ErrCode.INTERNAL, f'failed to set "{args.ifname}" up: {err}') from None
+                cnl.set_up(container_link.index)
+            except NetlinkError as err:
+                raise to_cni_error(err, f'failed to set "{args.ifname}" up') from None
     finally:
-        cipr.close()
+        cnl.close()
 
-    if not conf.disableContainerInterface:
-        host_link = _wait_port_up(ipr, host_name)
-    else:
-        host_link = get_link(ipr, host_name)
+    host_link = lookup(nl, host_name) if conf.disableContainerInterface else _wait_port_up(nl, host_name)
     # Both MACs can change after enslaving and addressing: report what they are now.
-    host_iface.mac = mac(host_link)
+    host_iface.mac = host_link.mac
     from .bridge_link import bridge_by_name
 
-    bridge_iface.mac = mac(bridge_by_name(ipr, conf.bridge))
+    bridge_iface.mac = bridge_by_name(nl, conf.bridge).mac
     if not conf.dns.is_empty():
         result.dns = conf.dns.model_copy(deep=True)
     return result
@@ -132,12 +144,12 @@ def _add(
 
 def _add_layer3(
     args: CmdArgs,
-    conf: BridgeConf,
-    ipr: IPRoute,
-    cipr: IPRoute,
+    conf: BridgeRecord,
+    nl: Rtnl,
+    cnl: Rtnl,
     netns: NetNS,
-    bridge: Any,
-    container_link: Any,
+    bridge: Link,
+    container_link: Link,
     result: Result,
     rollback: Rollback,
 ) -> None:
@@ -156,10 +168,11 @@ def _add_layer3(
 
     with netns.entered():
         _try_sysctls(args.ifname, conf.enabledad)
-    configure_iface(cipr, netns, args.ifname, result, container_link)
+    configure_iface(cnl, netns, args.ifname, result, container_link)
 
     if conf.is_gateway:
         vlan_iface: Interface | None = None
+        target: Link
         for family in (4, 6):
             for gateway in gateways.by_family[family]:
                 if conf.vlan:
@@ -168,19 +181,19 @@ def _add_layer3(
                     with NetNS.current() as host:
                         try:
                             target = ensure_vlan_gateway(
-                                ipr, bridge, conf.vlan, conf.preserveDefaultVlan, host
+                                nl, bridge, conf.vlan, conf.preserveDefaultVlan, host
                             )
                         except CNIError as err:
                             raise CNIError(err.code, f"failed to create vlan interface: {err.msg}") from None
                     if vlan_iface is None:
-                        vlan_iface = Interface(name=target.get("ifname"), mac=target.get("address") or "")
+                        vlan_iface = Interface(name=target.name, mac=target.mac)
                         result.interfaces.append(vlan_iface)
                     what = "failed to set vlan interface for bridge with addr"
                 else:
                     target = bridge
                     what = "failed to set bridge addr"
                 try:
-                    ensure_addr(ipr, target, family, gateway, conf.forceAddress)
+                    ensure_addr(nl, target, family, gateway, conf.forceAddress)
                 except CNIError as err:
                     raise CNIError(err.code, f"{what}: {err.msg}") from None
             if gateways.by_family[family]:
@@ -208,18 +221,16 @@ def _try_sysctls(ifname: str, enable_dad: bool) -> None:
             pass
 
 
-def _wait_port_up(ipr: IPRoute, host_name: str) -> Any:
-    from pkg.link import get_link
+def _wait_port_up(nl: Rtnl, host_name: str) -> Link:
+    from .bridge_link import lookup
 
-    link = None
+    state = "unknown"
     for wait in PORT_UP_WAITS:
         time.sleep(wait)
-        link = get_link(ipr, host_name)
-        if link is None:
-            raise CNIError(ErrCode.INTERNAL, f'failed to lookup "{host_name}": Link not found')
-        if link.get("operstate") == "UP":
+        link = lookup(nl, host_name)
+        if link.operstate == "up":
             return link
-    state = (link.get("operstate") or "unknown").lower() if link is not None else "unknown"
+        state = link.operstate
     raise CNIError(ErrCode.INTERNAL, f"bridge port in error state: {state}")
 
 
@@ -228,7 +239,7 @@ def _wait_port_up(ipr: IPRoute, host_name: str) -> Any:
 
 def cmd_del(args: CmdArgs) -> None:
     """Idempotent: a missing netns, interface, rule or allocation is not an error."""
-    conf = load(args.stdin_data, args.args)
+    conf = prepare(args)
     if args.netns:
         _delete_container_link(args)
     first_error: CNIError | None = None
@@ -257,10 +268,10 @@ def _delete_container_link(args: CmdArgs) -> None:
     except NetNSNotFound:
         return  # the runtime already removed the netns: nothing left inside to delete
     with netns:
-        from pkg.link import delete_link_on_socket
+        from pkg.link import delete_link
 
-        with netns.netlink_socket() as sock:
-            delete_link_on_socket(sock, args.ifname)
+        with netns.rtnl() as nl:
+            delete_link(nl, args.ifname)
 
 
 # ---------------------------------------------------------------- CHECK, GC, STATUS
@@ -269,7 +280,7 @@ def _delete_container_link(args: CmdArgs) -> None:
 def cmd_check(args: CmdArgs) -> None:
     from .check import check
 
-    conf = load(args.stdin_data, args.args)
+    conf = prepare(args)
     with open_netns(args.netns) as netns:
         if conf.is_layer3:  # Go delegates even without IPAM and so always fails in L2 mode
             ipam.exec_check(conf.ipam_type, args)
@@ -285,7 +296,7 @@ def cmd_gc(args: CmdArgs) -> None:
     is removed here (IPAM is still asked, and follows the same rule)."""
     from libcni.gc import valid_attachments
 
-    conf = load(args.stdin_data, args.args)
+    conf = prepare(args)
     valid = valid_attachments(conf)
     if valid is not None:
         ipmasq.gc(conf.name, list(valid))
@@ -294,44 +305,36 @@ def cmd_gc(args: CmdArgs) -> None:
         ipam.exec_gc(conf.ipam_type, args)
 
 
-def _gc_spoofcheck(conf: BridgeConf, valid) -> None:
+def _gc_spoofcheck(conf, valid) -> None:
     """Spoof-check chains of attachments not in the list, on this network's ports only: the chains
     are named by attachment, not network, so a chain whose port is enslaved to another bridge
     (another network) is left alone; one whose port is gone is stale whatever its network."""
-    from pkg.link import get_link
-    from pkg.netlink import iproute
+    from pkg.netlink import Rtnl
 
     refs = {unique_id(cid, ifname) for cid, ifname in valid}
     found = spoofcheck.attachments()
     if not found:
         return
-    ipr = iproute()
-    try:
-        bridge = get_link(ipr, conf.bridge)
-        stale = []
+    stale = []
+    with Rtnl.open() as nl:
+        bridge = nl.get_link(conf.bridge)
         for ref, port in found.items():
             if ref in refs:
                 continue
-            link = get_link(ipr, port) if port else None
-            if link is None or (bridge is not None and link.get("master") == bridge["index"]):
+            link = nl.get_link(port) if port else None
+            if link is None or (bridge is not None and link.master == bridge.index):
                 stale.append(ref)
-    finally:
-        ipr.close()
     for ref in stale:
         spoofcheck.teardown_quietly(ref)
 
 
 def cmd_status(args: CmdArgs) -> None:
-    conf = load(args.stdin_data, args.args)
-    from pkg.link import get_link, kind
-    from pkg.netlink import iproute
+    conf = prepare(args)
+    from pkg.netlink import Rtnl
 
-    ipr = iproute()
-    try:
-        link = get_link(ipr, conf.bridge)
-    finally:
-        ipr.close()
-    if link is not None and kind(link) != "bridge":
+    with Rtnl.open() as nl:
+        link = nl.get_link(conf.bridge)
+    if link is not None and link.kind != "bridge":
         raise CNIError(
             ErrCode.PLUGIN_NOT_AVAILABLE,
             f'"{conf.bridge}" already exists but is not a bridge',

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import PrivateAttr
+from typing import Any
 
 from libcni.types.args import load_args
-from libcni.types.config import NetConf, load_conf
 from libcni.types.errors import CNIError, ErrCode
-from libcni.types.gomodel import GoModel
+from libcni.types.netconf import NetConfRecord
+from libcni.types.netconf import load as load_conf
 from libcni.validate import validate_ifname
 from pkg.ipmasq import validate_backend
 from pkg.mac import parse_mac
@@ -16,42 +16,30 @@ DEFAULT_BRIDGE = "cni0"
 MAX_VLAN = 4094
 
 
-class VlanTrunk(GoModel):
-    minID: int | None = None
-    maxID: int | None = None
-    id: int | None = None
+class BridgeRecord(NetConfRecord):
+    """The decoded configuration (keys: models.BridgeConf) and what load() derives from it."""
 
-
-class MacHolder(GoModel):
-    mac: str = ""
-
-
-class BridgeArgs(GoModel):
-    cni: MacHolder = MacHolder()
-
-
-class BridgeConf(NetConf):
-    bridge: str = DEFAULT_BRIDGE
-    isGateway: bool = False
-    isDefaultGateway: bool = False
-    forceAddress: bool = False
-    ipMasq: bool = False
-    ipMasqBackend: str | None = None
-    mtu: int = 0
-    hairpinMode: bool = False
-    promiscMode: bool = False
-    vlan: int = 0
-    vlanTrunk: list[VlanTrunk] | None = None
-    preserveDefaultVlan: bool = False
-    macspoofchk: bool = False
-    enabledad: bool = False
-    disableContainerInterface: bool = False
-    portIsolation: bool = False
-    args: BridgeArgs = BridgeArgs()
-    runtimeConfig: MacHolder = MacHolder()
+    bridge: str
+    isGateway: bool
+    isDefaultGateway: bool
+    forceAddress: bool
+    ipMasq: bool
+    ipMasqBackend: str | None
+    mtu: int
+    hairpinMode: bool
+    promiscMode: bool
+    vlan: int
+    vlanTrunk: list[Any] | None
+    preserveDefaultVlan: bool
+    macspoofchk: bool
+    enabledad: bool
+    disableContainerInterface: bool
+    portIsolation: bool
+    args: Any
+    runtimeConfig: Any
     # derived in load(): the container MAC (by precedence) and the trunk VIDs
-    _mac: str = PrivateAttr("")
-    _vlans: list[int] | None = PrivateAttr(None)
+    _mac: str = ""
+    _vlans: list[int] | None = None
 
     @property
     def mac(self) -> str:
@@ -74,7 +62,7 @@ class BridgeConf(NetConf):
         return self.vlan != 0 or self.vlanTrunk is not None
 
 
-def collect_vlan_trunk(trunk: list[VlanTrunk] | None) -> list[int] | None:
+def collect_vlan_trunk(trunk: list[Any] | None) -> list[int] | None:
     """The sorted, de-duplicated VIDs of `vlanTrunk` (None when there are none), Go's errors."""
     if trunk is None:
         return None
@@ -103,9 +91,11 @@ def _invalid(message: str) -> CNIError:
     return CNIError(ErrCode.INVALID_NETWORK_CONFIG, message)
 
 
-def load(stdin: bytes, cni_args: str) -> BridgeConf:
+def load(config: dict, cni_args: str) -> BridgeRecord:
     """Parse and validate the config and CNI_ARGS (every verb does this, like Go)."""
-    conf: BridgeConf = load_conf(BridgeConf, stdin, prefix="failed to load netconf: ")
+    from .schema import BridgeConf
+
+    conf: BridgeRecord = load_conf(BridgeConf, config, prefix="failed to load netconf: ")
     if conf.vlan < 0 or conf.vlan > MAX_VLAN:
         raise _invalid(f"invalid VLAN ID {conf.vlan} (must be between 0 and {MAX_VLAN})")
     conf._vlans = collect_vlan_trunk(conf.vlanTrunk)
@@ -121,7 +111,7 @@ def load(stdin: bytes, cni_args: str) -> BridgeConf:
     return conf
 
 
-def validate_for_add(conf: BridgeConf) -> None:
+def validate_for_add(conf: BridgeRecord) -> None:
     """The checks Go makes at the start of ADD."""
     if conf.is_layer3 and conf.disableContainerInterface:
         raise _invalid("cannot use IPAM when DisableContainerInterface flag is set")

@@ -46,7 +46,7 @@ def load(
     """Parse the config; the backend probes are parameters so parse-only callers can skip them."""
     try:
         return parse_config(
-            args.stdin_data,
+            args.conf,
             args.ifname,
             iptables_usable=iptables_usable,
             nftables_usable=nftables_usable,
@@ -57,10 +57,41 @@ def load(
         raise with_prefix(err, prefix) from None
 
 
-def cmd_add(args: CmdArgs) -> Result:
-    conf = load(args, strict=True)
+def prepare_add(args: CmdArgs, **probes: Callable[[], bool]) -> PortMapConfig:
+    conf = load(args, strict=True, **probes)
     if conf.prev_result is None:
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "must be called as chained plugin")
+    return conf
+
+
+def prepare_del(args: CmdArgs, **probes: Callable[[], bool]) -> PortMapConfig:
+    return load(args, strict=False, **probes)
+
+
+def prepare_check(args: CmdArgs, **probes: Callable[[], bool]) -> PortMapConfig:
+    conf = load(args, strict=True, prefix="", **probes)
+    if conf.prev_result is None:
+        raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "Required prevResult missing")
+    return conf
+
+
+def prepare_gc(args: CmdArgs, **probes: Callable[[], bool]) -> PortMapConfig:
+    return load(args, strict=False, need_backend=True, **probes)
+
+
+# The pure half of each verb (the fuzzer runs these alone, answering the backend probes itself).
+PREPARE = {
+    "ADD": prepare_add,
+    "DEL": prepare_del,
+    "CHECK": prepare_check,
+    "GC": prepare_gc,
+    "STATUS": prepare_gc,
+}
+
+
+def cmd_add(args: CmdArgs) -> Result:
+    conf = prepare_add(args)
+    assert conf.prev_result is not None
     nets = conf.container_nets
     if not conf.mappings or not nets:
         return conf.prev_result
@@ -109,7 +140,7 @@ def flush_udp_conntrack_on_del(conf: PortMapConfig) -> None:
 
 
 def cmd_del(args: CmdArgs) -> None:
-    conf = load(args, strict=False)
+    conf = prepare_del(args)
     if not conf.mappings:
         return
     backend_module(conf.backend).unforward(conf, args.container_id)
@@ -117,9 +148,7 @@ def cmd_del(args: CmdArgs) -> None:
 
 
 def cmd_check(args: CmdArgs) -> None:
-    conf = load(args, strict=True, prefix="")
-    if conf.prev_result is None:
-        raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "Required prevResult missing")
+    conf = prepare_check(args)
     if not conf.mappings:
         return
     backend_module(conf.backend).check(conf, args.container_id, conf.container_nets)
@@ -132,17 +161,16 @@ def cmd_gc(args: CmdArgs) -> None:
     /var/lib/cni/portmap/<network>/: the rules of a marked container that is not valid go (unless
     another network marked it too), then its marker; rules without a marker (Go's) are never touched.
     Without a cni.dev/valid-attachments list nothing is known to be stale: nothing is removed."""
-    conf = load(args, strict=False)
-    if conf.valid_container_ids is None:
+    if prepare_del(args).valid_container_ids is None:
         return
-    conf = load(args, strict=False, need_backend=True)
+    conf = prepare_gc(args)
     backend_module(conf.backend).gc(conf)
 
 
 def cmd_status(args: CmdArgs) -> None:
     """Ready when the firewall tool of the backend this config uses is usable (not in Go's
     portmap): the configured backend, else iptables unless only nftables works; code 50 otherwise."""
-    conf = load(args, strict=False, need_backend=True)
+    conf = prepare_gc(args)
     if backend_module(conf.backend).usable():
         return
     tool = "nft" if conf.backend == "nftables" else "iptables"

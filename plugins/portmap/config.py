@@ -10,40 +10,17 @@ import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import Field
-
-from libcni.types.config import NetConf, load_conf
 from libcni.types.errors import CNIError, ErrCode
-from libcni.types.gomodel import GoModel
+from libcni.types.netconf import NetConfRecord
+from libcni.types.netconf import load as load_conf
 from libcni.types.results import Result
 
 IPTABLES = "iptables"
 NFTABLES = "nftables"
 DEFAULT_MARK_BIT = 13
 PROTOCOLS = ("tcp", "udp", "sctp")
-
-
-class PortMapEntry(GoModel):
-    hostPort: int = 0
-    containerPort: int = 0
-    protocol: str = ""
-    hostIP: str = ""
-
-
-class RuntimeConfig(GoModel):
-    portMappings: list[PortMapEntry] = []
-
-
-class PortMapConf(NetConf):
-    backend: str | None = None
-    snat: bool | None = None
-    conditionsV4: list[str] | None = None
-    conditionsV6: list[str] | None = None
-    masqAll: bool = False
-    markMasqBit: int | None = None
-    externalSetMarkChain: str | None = None
-    runtimeConfig: RuntimeConfig = Field(default_factory=RuntimeConfig)
 
 
 @dataclass(frozen=True)
@@ -135,7 +112,7 @@ def detect_backend_of_conditions(conditions: list[str] | None) -> str:
     return IPTABLES if conditions[0][0] in "-!" else NFTABLES
 
 
-def backend_specific_options(conf: PortMapConf) -> dict[str, list[str]]:
+def backend_specific_options(conf: NetConfRecord) -> dict[str, list[str]]:
     options: dict[str, list[str]] = {}
     if conf.externalSetMarkChain is not None:
         options.setdefault(IPTABLES, []).append("externalSetMarkChain")
@@ -147,7 +124,7 @@ def backend_specific_options(conf: PortMapConf) -> dict[str, list[str]]:
 
 
 def choose_backend(
-    conf: PortMapConf, iptables_usable: Callable[[], bool], nftables_usable: Callable[[], bool]
+    conf: NetConfRecord, iptables_usable: Callable[[], bool], nftables_usable: Callable[[], bool]
 ) -> str:
     """Go's ensureBackend: explicit `backend`, else iptables unless only nftables works."""
     backend = conf.backend
@@ -165,12 +142,12 @@ def choose_backend(
     return backend
 
 
-def describe_entry(index: int, entry: PortMapEntry) -> str:
-    text = json.dumps(entry.model_dump(), separators=(",", ":"))
+def describe_entry(index: int, entry: Any) -> str:
+    text = json.dumps(entry.field_values(), separators=(",", ":"))
     return f"runtimeConfig.portMappings[{index}]: {text}"
 
 
-def validate_mappings(entries: list[PortMapEntry], strict: bool) -> list[Mapping]:
+def validate_mappings(entries: list[Any], strict: bool) -> list[Mapping]:
     """Go's port checks always; with `strict` (ADD, CHECK) also range, protocol, hostIP, conflicts."""
     mappings: list[Mapping] = []
     for index, entry in enumerate(entries):
@@ -196,7 +173,7 @@ def validate_mappings(entries: list[PortMapEntry], strict: bool) -> list[Mapping
     return mappings
 
 
-def check_conflicts(mappings: list[Mapping], entries: list[PortMapEntry]) -> None:
+def check_conflicts(mappings: list[Mapping], entries: list[Any]) -> None:
     """The same protocol, host port and host address may not lead to two different container ports."""
     seen: dict[tuple[int, str, int, str], int] = {}
     for index, mapping in enumerate(mappings):
@@ -230,7 +207,7 @@ def container_nets(result: Result, ifname: str) -> list[ContainerNet]:
     return [found[family] for family in (4, 6) if family in found]
 
 
-def _valid_container_ids(conf: PortMapConf) -> set[str] | None:
+def _valid_container_ids(conf) -> set[str] | None:
     from libcni.gc import valid_attachments
 
     valid = valid_attachments(conf)
@@ -238,7 +215,7 @@ def _valid_container_ids(conf: PortMapConf) -> set[str] | None:
 
 
 def parse_config(
-    stdin: bytes,
+    config: dict,
     ifname: str,
     *,
     iptables_usable: Callable[[], bool],
@@ -248,7 +225,9 @@ def parse_config(
 ) -> PortMapConfig:
     """Decode and validate (Go's parseConfig; messages unprefixed). The backend is probed only
     when a decision depends on it, so a call without mappings runs no firewall tool."""
-    conf: PortMapConf = load_conf(PortMapConf, stdin, prefix="failed to parse network configuration: ")
+    from .schema import PortMapConf
+
+    conf: Any = load_conf(PortMapConf, config, prefix="failed to parse network configuration: ")
     try:
         prev = conf.prev_result()
     except CNIError as err:

@@ -1,59 +1,24 @@
 """route_localnet on the host interface that routes to the container, so that 127.0.0.1:hostPort,
 DNAT-ed to the container, may cross the routing boundary (Go's getRoutableHostIF +
-enableLocalnetRouting). The route is looked up with one rtnetlink RTM_GETROUTE on a plain socket.
+enableLocalnetRouting). The route is looked up like `ip route get` (pkg/netlink).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import struct
-
 from libcni.types.errors import CNIError, ErrCode
 from pkg import sysctl
-
-RTM_NEWROUTE = 24
-RTM_GETROUTE = 26
-NLM_F_REQUEST = 0x1
-NLMSG_ERROR = 2
-RTA_DST = 1
-RTA_OIF = 4
-
-_HEADER = struct.Struct("=IHHII")
-_RTMSG = struct.Struct("=BBBBBBBBI")
+from pkg.netlink import NetlinkError, Rtnl
 
 
 def route_interface(ip: str) -> str:
     """The name of the interface the kernel would use to reach `ip`; '' when there is none."""
-    addr = ipaddress.ip_address(ip)
-    af = socket.AF_INET6 if addr.version == 6 else socket.AF_INET
-    packed = addr.packed
-    attr = struct.pack("=HH", 4 + len(packed), RTA_DST) + packed
-    body = _RTMSG.pack(af, addr.max_prefixlen, 0, 0, 0, 0, 0, 0, 0) + attr
-    request = _HEADER.pack(_HEADER.size + len(body), RTM_GETROUTE, NLM_F_REQUEST, 1, 0) + body
     try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as sock:
-            sock.send(request)
-            data = sock.recv(1 << 16)
-    except OSError:
-        return ""
-    if len(data) < _HEADER.size:
-        return ""
-    length, kind, _, _, _ = _HEADER.unpack_from(data)
-    if kind != RTM_NEWROUTE:
-        return ""  # NLMSG_ERROR: unreachable
-    offset = _HEADER.size + _RTMSG.size
-    while offset + 4 <= length:
-        size, rta_type = struct.unpack_from("=HH", data, offset)
-        if size < 4:
-            break
-        if rta_type == RTA_OIF:
-            try:
-                return socket.if_indextoname(struct.unpack_from("=I", data, offset + 4)[0])
-            except OSError:
-                return ""
-        offset += (size + 3) & ~3
-    return ""
+        with Rtnl.open() as nl:
+            route = nl.route_to(ip)
+            link = nl.get_link_by_index(route.oif) if route is not None and route.oif else None
+    except NetlinkError:
+        return ""  # Go ignores a failed lookup too: no route_localnet then
+    return link.name if link is not None else ""
 
 
 def enable_route_localnet(container_ip: str) -> None:

@@ -14,22 +14,23 @@ import stat
 from typing import Any
 
 from libcni.files import replace_file_at
+from libcni.lean import Record, decode
 from libcni.types.errors import CNIError, ErrCode
-from libcni.types.gomodel import GoModel
 
 DIR_MODE = 0o700  # Go uses 0600, which only root can enter; same privacy, usable by anyone
 FILE_MODE = 0o600
 _MAX_SIZE = 1 << 20
 
 
-class SavedLink(GoModel):
-    """Go's configToRestore: absent (or zero mac/mtu) means 'not changed, nothing to restore'."""
+class SavedLink(Record):
+    """Go's configToRestore (keys: models.SavedLink): absent (or zero mac/mtu) means 'not changed,
+    nothing to restore'."""
 
-    mac: str = ""
-    promisc: bool | None = None
-    mtu: int = 0
-    allmulti: bool | None = None
-    txQLen: int | None = None
+    mac: str
+    promisc: bool | None
+    mtu: int
+    allmulti: bool | None
+    txQLen: int | None
 
     def to_go_json(self) -> bytes:
         out: dict[str, Any] = {}
@@ -96,8 +97,8 @@ def load(path: str) -> SavedLink | None:
         decoded = json.loads(data)
         if decoded is None:  # Go decodes `null` into an empty struct: nothing to restore
             return SavedLink()
-        return SavedLink.model_validate(decoded) if isinstance(decoded, dict) else None
-    except ValueError:  # bad JSON or wrong types (pydantic's ValidationError is a ValueError)
+        return decode(schema.SavedLink, decoded) if isinstance(decoded, dict) else None
+    except (ValueError, CNIError):  # bad JSON or wrong types
         return None
 
 
@@ -163,3 +164,6 @@ def gc(data_dir: str, network: str, valid: set[tuple[str, str]]) -> list[str]:
             raise CNIError(ErrCode.INTERNAL, f"failed to remove backup {path}: {err}") from None
     owners.forget(network, stale, where)
     return removed
+
+
+from . import schema  # noqa: E402 - binds SavedLink to its generated table

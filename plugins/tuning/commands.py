@@ -7,7 +7,7 @@ before the netns is touched; a failed ADD puts back what it changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import AnyResult, Result, as_current, convert, parse_result
@@ -55,8 +55,19 @@ def _add_result(prev: AnyResult, ifname: str, mac: str, version: str) -> AnyResu
     return convert(result, version)
 
 
-def cmd_add(args: CmdArgs) -> AnyResult:
-    reject_duplicate_sysctl_keys(args.stdin_data)
+class AddPlan(NamedTuple):
+    """What ADD will do, decided before the netns is touched."""
+
+    tuning: Tuning
+    targets: list[tuple[str, str]]
+    mac: str
+    result: AnyResult
+    backup_file: str
+
+
+def prepare_add(args: CmdArgs) -> AddPlan:
+    """Everything ADD refuses (keys, allow-list, MAC, sysctl paths, prevResult and its conversion)."""
+    reject_duplicate_sysctl_keys(args.conf)
     tuning = load(args)
     sysctls.check_allowlist(tuning.sysctl)
     sysctls.check_ifname(args.ifname)
@@ -65,7 +76,23 @@ def cmd_add(args: CmdArgs) -> AnyResult:
     mac = _new_mac(tuning)
     result = _add_result(prev, args.ifname, mac, args.config_version)
     backup_file = backup.backup_path(tuning.data_dir, args.container_id, args.ifname)
+    return AddPlan(tuning, targets, mac, result, backup_file)
 
+
+def prepare_check(args: CmdArgs) -> tuple[Tuning, list[tuple[str, str]]]:
+    reject_duplicate_sysctl_keys(args.conf)
+    tuning = load(args)
+    prev = _prev_result(tuning)
+    as_current(convert(prev, args.config_version))  # must be a valid result (Go's NewResultFromResult)
+    return tuning, sysctls.resolve_all(tuning.sysctl, args.ifname)
+
+
+# The pure half of each verb (the fuzzer runs these alone).
+PREPARE = {"ADD": prepare_add, "DEL": load, "CHECK": prepare_check, "GC": load}
+
+
+def cmd_add(args: CmdArgs) -> AnyResult:
+    tuning, targets, mac, result, backup_file = prepare_add(args)
     with NetNS.open(args.netns) as ns:
         with ns.entered():
             undo = sysctls.apply(targets)
@@ -83,20 +110,17 @@ def _tune_link(ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: st
     """Back up the attributes about to change, then change them; undo everything on failure."""
     from . import link_settings
 
-    ipr = ns.iproute()
-    try:
-        link = link_settings.read(ipr, ifname)
+    with ns.rtnl() as nl:
+        link = link_settings.read(nl, ifname)
         saved = link_settings.snapshot(link, tuning)
         backup.save(backup_file, saved, ifname)
         backup.record_owner(tuning.data_dir, tuning.conf.name, container_id, ifname)
         try:
-            link_settings.apply(ipr, link, ifname, tuning, mac)
+            link_settings.apply(nl, link, ifname, tuning, mac)
         except BaseException:
-            if not link_settings.restore(ipr, link.index, ifname, saved):
+            if not link_settings.restore(nl, link.index, ifname, saved):
                 backup.remove(backup_file)
             raise
-    finally:
-        ipr.close()
 
 
 def cmd_del(args: CmdArgs) -> None:
@@ -123,34 +147,27 @@ def cmd_del(args: CmdArgs) -> None:
 
 
 def _restore_link(ns: NetNS, ifname: str, saved: backup.SavedLink, backup_file: str) -> None:
+    """DEL never fails: a link that cannot be read or restored keeps its backup for a next DEL."""
     from . import link_settings
 
     try:
-        ipr = ns.iproute()
-    except Exception:  # noqa: BLE001 - DEL never fails
+        nl = ns.rtnl()
+    except OSError:  # no netlink socket (fd limits, ...): nothing can be restored now
         return
-    try:
+    with nl:
         try:
-            link = link_settings.read(ipr, ifname)
+            link = link_settings.read(nl, ifname)
         except link_settings.LinkNotFound:
             backup.remove(backup_file)  # gone with its interface: nothing left to restore
             return
         except CNIError:
             return
-        if not link_settings.restore(ipr, link.index, ifname, saved):
+        if not link_settings.restore(nl, link.index, ifname, saved):
             backup.remove(backup_file)
-    except Exception:  # noqa: BLE001 - DEL never fails
-        return
-    finally:
-        ipr.close()
 
 
 def cmd_check(args: CmdArgs) -> None:
-    reject_duplicate_sysctl_keys(args.stdin_data)
-    tuning = load(args)
-    prev = _prev_result(tuning)
-    as_current(convert(prev, args.config_version))  # must be a valid result (Go's NewResultFromResult)
-    targets = sysctls.resolve_all(tuning.sysctl, args.ifname)
+    tuning, targets = prepare_check(args)
     with NetNS.open(args.netns) as ns:
         with ns.entered():
             sysctls.verify(targets)
@@ -160,22 +177,11 @@ def cmd_check(args: CmdArgs) -> None:
 def _check_link(ns: NetNS, ifname: str, tuning: Tuning) -> None:
     from . import link_settings
 
-    missing = CNIError(ErrCode.INTERNAL, f"Cannot find container link {ifname}")
-    needs_netlink = bool(tuning.mac or tuning.mtu) or tuning.allmulti is not None or tuning.txqlen is not None
-    if not needs_netlink:
-        flags = link_settings.interface_flags(ns, ifname)
-        if flags is None:
-            raise missing
-        _compare_promisc(ifname, tuning.promisc, bool(flags & link_settings.IFF_PROMISC))
-        return
-
-    ipr = ns.iproute()
-    try:
-        link = link_settings.read(ipr, ifname)
-    except link_settings.LinkNotFound:
-        raise missing from None
-    finally:
-        ipr.close()
+    with ns.rtnl() as nl:
+        try:
+            link = link_settings.read(nl, ifname)
+        except link_settings.LinkNotFound:
+            raise CNIError(ErrCode.INTERNAL, f"Cannot find container link {ifname}") from None
     if tuning.mac:
         try:
             wanted = parse_mac(tuning.mac)

@@ -1,5 +1,5 @@
-"""The tuning configuration: keys, overrides from CNI_ARGS / runtimeConfig / args, and the raw-JSON
-duplicate-sysctl check.
+"""The tuning configuration (keys: models.py): overrides from CNI_ARGS / runtimeConfig / args,
+and the duplicate-sysctl check.
 
 MAC precedence (low to high) is CNI_ARGS `MAC` < `runtimeConfig.mac` < `args.cni.mac`, which is
 not bridge's order. `args.cni` overrides every other key too and its `sysctl` entries are merged
@@ -8,16 +8,14 @@ into the config's map.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pydantic import field_validator
-
+from libcni.gojson import fold, repeated_keys
 from libcni.types.args import load_args
-from libcni.types.config import NetConf, load_conf
 from libcni.types.errors import CNIError, ErrCode
-from libcni.types.gomodel import GoModel
+from libcni.types.netconf import NetConfRecord
+from libcni.types.netconf import load as load_conf
 
 if TYPE_CHECKING:  # pragma: no cover
     from libcni.skel import CmdArgs
@@ -26,58 +24,17 @@ DEFAULT_DATA_DIR = "/run/cni/tuning"
 LOAD_ERROR_PREFIX = "failed to load netconf: "
 
 
-def _not_negative(value: int | None) -> int | None:
-    if value is not None and value < 0:
+def not_negative(value: int) -> int:
+    if value < 0:
         raise ValueError("must not be negative")
     return value
-
-
-class CniArgs(GoModel):
-    """`args.cni`: each key present overrides the config's."""
-
-    sysctl: dict[str, str] | None = None
-    mac: str | None = None
-    promisc: bool | None = None
-    mtu: int | None = None
-    allmulti: bool | None = None
-    txQLen: int | None = None
-
-    @field_validator("mtu", "txQLen")
-    @classmethod
-    def _no_negative_numbers(cls, value: int | None) -> int | None:
-        return _not_negative(value)
-
-
-class ArgsSection(GoModel):
-    cni: CniArgs | None = None
-
-
-class RuntimeConfig(GoModel):
-    mac: str = ""
-
-
-class TuningConf(NetConf):
-    dataDir: str = ""
-    sysctl: dict[str, str] | None = None
-    mac: str = ""
-    promisc: bool = False
-    mtu: int = 0
-    txQLen: int | None = None
-    allmulti: bool | None = None
-    runtimeConfig: RuntimeConfig = RuntimeConfig()
-    args: ArgsSection | None = None
-
-    @field_validator("mtu", "txQLen")
-    @classmethod
-    def _no_negative_numbers(cls, value: int | None) -> int | None:
-        return _not_negative(value)
 
 
 @dataclass(frozen=True)
 class Tuning:
     """What to do, after every override is applied."""
 
-    conf: TuningConf
+    conf: NetConfRecord
     sysctl: dict[str, str] = field(default_factory=dict)
     mac: str = ""
     promisc: bool = False
@@ -95,7 +52,9 @@ class Tuning:
 
 def load(args: CmdArgs) -> Tuning:
     """Parse stdin and CNI_ARGS into a Tuning (Go's parseConf)."""
-    conf: TuningConf = load_conf(TuningConf, args.stdin_data, prefix=LOAD_ERROR_PREFIX)
+    from .schema import TuningConf
+
+    conf = load_conf(TuningConf, args.conf, prefix=LOAD_ERROR_PREFIX)
     mac = conf.mac
     if args.args:
         env_mac = load_args(args.args, {"MAC"}).get("MAC", "")
@@ -130,29 +89,15 @@ def load(args: CmdArgs) -> Tuning:
     )
 
 
-class _Pairs(dict):
-    """A decoded JSON object that remembers every key/value pair, duplicates included."""
-
-    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
-        super().__init__(pairs)
-        self.pairs = pairs
-
-
-def reject_duplicate_sysctl_keys(stdin: bytes) -> None:
-    """`duplicated sysctl keys are not allowed`: checked on the raw JSON, because decoding keeps only
-    the last of two equal keys. Like Go, every top-level key matching `sysctl` case-insensitively
-    feeds the same map, so a key repeated across two of them counts too."""
-    try:
-        top = json.loads(stdin, object_pairs_hook=_Pairs)
-    except ValueError:
-        return  # the skeleton already reported undecodable input
-    if not isinstance(top, _Pairs):
-        return
+def reject_duplicate_sysctl_keys(config: dict) -> None:
+    """`duplicated sysctl keys are not allowed`: Go checks the raw JSON, because decoding keeps only
+    the last of two equal keys (the skeleton's decoder remembers them). Like Go, every top-level key
+    matching `sysctl` case-insensitively feeds the same map, so a key repeated across two counts."""
     seen: set[str] = set()
-    for key, value in top.pairs:
-        if key.lower() != "sysctl" or not isinstance(value, _Pairs):
+    for key, value in config.items():
+        if fold(key) != "sysctl" or not isinstance(value, dict):
             continue
-        for sysctl_key, _ in value.pairs:
+        for sysctl_key in [*repeated_keys(value), *value]:
             if sysctl_key in seen:
                 raise CNIError(
                     ErrCode.INVALID_NETWORK_CONFIG, "duplicated sysctl keys are not allowed", sysctl_key

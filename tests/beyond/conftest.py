@@ -150,7 +150,9 @@ def topo(runner, host_ns, netns_factory, tmp_path) -> Topology:
     host_ns.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
     outside_ns = netns_factory()
     host_if = unique("vout", 6)
-    host_ns.run("ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", outside_ns.name)
+    host_ns.run(
+        "ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", outside_ns.name
+    )
     host_ns.run("ip", "addr", "add", f"{HOST_OUT}/24", "dev", host_if)
     host_ns.run("ip", "link", "set", host_if, "up")
     outside_ns.run("ip", "addr", "add", f"{OUTSIDE_IP}/24", "dev", "eth0")

@@ -1,16 +1,16 @@
 """Traffic tools for the "beyond the reference" tests, run inside a test netns (`nsenter --net`).
 
-    syn IFACE DSTMAC SRC DST DPORT     send one hand-made TCP SYN out of IFACE to DSTMAC (bypassing
-                                       routing, so DST may be 127.0.0.1) and print what answers:
-                                       "synack", "rst" or "none" (within 2 s)
-    sniff IFACE                        print "SRC:SPORT DST:DPORT FLAGS" for every IPv4 TCP packet
-                                       seen on IFACE (both directions) until killed
-    udpflow HOST PORT SPORT SECONDS    send a datagram every 50 ms from SPORT, print each answer as
-                                       "<monotonic time> <answer>"
-    tcpserver PORT                     echo every line back on each connection ("ready" once bound)
-    tcpclient HOST PORT                connect, then follow commands on stdin: "data" sends a line
-                                       and prints the echo (or "noecho"), "fin" half-closes, "rst"
-                                       aborts (SO_LINGER 0); prints "ok" after each
+syn IFACE DSTMAC SRC DST DPORT     send one hand-made TCP SYN out of IFACE to DSTMAC (bypassing
+                                   routing, so DST may be 127.0.0.1) and print what answers:
+                                   "synack", "rst" or "none" (within 2 s)
+sniff IFACE                        print "SRC:SPORT DST:DPORT FLAGS" for every IPv4 TCP packet
+                                   seen on IFACE (both directions) until killed
+udpflow HOST PORT SPORT SECONDS    send a datagram every 50 ms from SPORT, print each answer as
+                                   "<monotonic time> <answer>"
+tcpserver PORT                     echo every line back on each connection ("ready" once bound)
+tcpclient HOST PORT                connect, then follow commands on stdin: "data" sends a line
+                                   and prints the echo (or "noecho"), "fin" half-closes, "rst"
+                                   aborts (SO_LINGER 0); prints "ok" after each
 """
 
 from __future__ import annotations
@@ -67,14 +67,18 @@ def parse_tcp(frame: bytes):
 
 
 def flag_text(flags: int) -> str:
-    return "".join(c for bit, c in ((0x02, "S"), (0x01, "F"), (0x04, "R"), (0x08, "P"), (0x10, "A")) if flags & bit)
+    return "".join(
+        c for bit, c in ((0x02, "S"), (0x01, "F"), (0x04, "R"), (0x08, "P"), (0x10, "A")) if flags & bit
+    )
 
 
 def cmd_syn(iface: str, dst_mac: str, src: str, dst: str, dport: str) -> None:
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     sock.bind((iface, 0))
     sport = 40000 + os.getpid() % 20000
-    sock.send(syn_frame(own_mac(sock, iface), bytes.fromhex(dst_mac.replace(":", "")), src, dst, sport, int(dport)))
+    sock.send(
+        syn_frame(own_mac(sock, iface), bytes.fromhex(dst_mac.replace(":", "")), src, dst, sport, int(dport))
+    )
     deadline = time.monotonic() + 2.0
     while (left := deadline - time.monotonic()) > 0:
         if not select.select([sock], [], [], left)[0]:

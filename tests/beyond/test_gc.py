@@ -103,7 +103,9 @@ def test_tuning_gc_removes_backups_of_gone_attachments(topo, tmp_path):
 
 def spoof_chains(topo) -> set[str]:
     listing = topo.host.run("nft", "list", "table", "bridge", "nat", check=False)
-    return {line.split()[1] for line in listing.splitlines() if line.strip().startswith("chain cni-br-iface-")}
+    return {
+        line.split()[1] for line in listing.splitlines() if line.strip().startswith("chain cni-br-iface-")
+    }
 
 
 def test_bridge_gc_removes_spoofcheck_chains_of_gone_attachments(topo, tmp_path):

@@ -49,10 +49,14 @@ def test_127_is_reachable_only_from_the_host_itself(backend, topo):
 
     # Once per host: another container's ADD adds no second guard; DEL leaves it.
     c = topo.attach([{"hostPort": 8081, "containerPort": 80, "protocol": "tcp"}], {"backend": backend})
-    listing = topo.host.run("iptables-save", "-t", "raw") if backend == "iptables" else topo.host.run(
-        "nft", "list", "ruleset"
+    listing = (
+        topo.host.run("iptables-save", "-t", "raw")
+        if backend == "iptables"
+        else topo.host.run("nft", "list", "ruleset")
     )
-    guards = [line for line in listing.splitlines() if "127.0.0.0/8" in line and line.lower().endswith("drop")]
+    guards = [
+        line for line in listing.splitlines() if "127.0.0.0/8" in line and line.lower().endswith("drop")
+    ]
     assert len(guards) == 1, listing
     c.delete()
     a.delete()

@@ -21,8 +21,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
+from launcher.shims import write_shims  # noqa: E402
 from pkg.ns import NetNS  # noqa: E402
-from pkg.shims import write_shims  # noqa: E402
 from tests.harness import GO_PLUGIN_DIR, Netns, kernel_tests_allowed  # noqa: E402
 
 

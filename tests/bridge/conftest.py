@@ -26,7 +26,7 @@ def bridge_bin(cni_bin, tmp_path_factory) -> str:
     """Our launchers; host-local is ours once it exists (else the Go one, marked in the path)."""
     if ours_host_local():
         return cni_bin
-    from pkg.shims import write_shims
+    from launcher.shims import write_shims
 
     directory = str(tmp_path_factory.mktemp("bridge-bin"))
     write_shims(directory, names=["bridge"])

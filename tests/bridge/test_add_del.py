@@ -310,7 +310,7 @@ def test_check_reports_drift(br, host_ns, container_ns, data_dir):
 @pytest.mark.parametrize("keys", [{"vlan": 100}, {"vlanTrunk": [{"id": 101}, {"minID": 200, "maxID": 210}]}])
 def test_vlan_needs_kernel_vlan_filtering(keys, br, host_ns, container_ns):
     pod = attach(br, netconf(**keys), container_ns)
-    if pod.add.code != 0 and "Operation not supported" in pod.add.stdout:
+    if pod.add.code != 0 and "operation not supported" in pod.add.stdout.lower():
         assert link_names(container_ns) == {"lo"}  # the failed ADD left nothing behind
         pytest.skip("this kernel has no bridge VLAN filtering (EOPNOTSUPP); VLAN programming untestable here")
     pod.add.ok()

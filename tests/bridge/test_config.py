@@ -9,12 +9,13 @@ import pytest
 from libcni.types.errors import CNIError
 from libcni.types.results import IPConfig, Result, Route
 from pkg import ipmasq, spoofcheck
-from plugins.bridge.config import VlanTrunk, collect_vlan_trunk, load, validate_for_add
+from plugins.bridge.config import collect_vlan_trunk, load, validate_for_add
 from plugins.bridge.gateways import calc_gateways
+from plugins.bridge.schema import VlanTrunk
 
 
 def conf_bytes(**keys) -> bytes:
-    return json.dumps({"cniVersion": "1.0.0", "name": "n", "type": "bridge", **keys}).encode()
+    return json.loads(json.dumps({"cniVersion": "1.0.0", "name": "n", "type": "bridge", **keys}))
 
 
 def test_defaults():
@@ -52,7 +53,7 @@ def test_vlan_out_of_range(vlan):
     ],
 )
 def test_vlan_trunk_parsing(trunk, expected):
-    assert collect_vlan_trunk([VlanTrunk(**t) for t in trunk]) == expected
+    assert collect_vlan_trunk([VlanTrunk.record(**t) for t in trunk]) == expected
 
 
 @pytest.mark.parametrize(

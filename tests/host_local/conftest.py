@@ -128,9 +128,10 @@ class HostLocal:
 def _warm_up(stdin: bytes) -> None:
     """Import the verb module and build the models once here, not once per forked child."""
     from ipam.host_local.config import load_ipam_config
+    from libcni.gojson import decode_text
     from libcni.types.results import IPConfig, Result, to_json
 
-    load_ipam_config(stdin, "")
+    load_ipam_config(decode_text(stdin), "")
     to_json(Result(cniVersion="1.1.0", ips=[IPConfig(address="10.0.0.2/24", gateway="10.0.0.1")]), "1.0.0")
 
 

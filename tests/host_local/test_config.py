@@ -15,7 +15,7 @@ def load(ipam: dict | None = None, cni_args: str = "", version: str = "0.3.1", *
     conf = {"cniVersion": version, "name": "mynet", "type": "ipvlan", "master": "foo0", **top}
     if ipam is not None:
         conf["ipam"] = {"type": "host-local", **ipam}
-    return load_ipam_config(json.dumps(conf).encode(), cni_args)
+    return load_ipam_config(json.loads(json.dumps(conf)), cni_args)
 
 
 def error(ipam: dict | None = None, cni_args: str = "", **kwargs) -> CNIError:

@@ -20,11 +20,8 @@ def test_run_is_isolated_from_the_machine():
 def test_open_enter_and_netlink_inside(container_ns):
     container_ns.run("ip", "link", "add", "tv0", "type", "veth", "peer", "name", "tv1")
     with NetNS.open(container_ns.path) as ns:
-        ipr = ns.iproute()
-        try:
-            names = {link.get("ifname") for link in ipr.get_links()}
-        finally:
-            ipr.close()
+        with ns.rtnl() as nl:
+            names = {link.name for link in nl.links()}
         with ns.entered():
             assert sysctl.read("net.ipv4.conf.tv0.arp_notify") == "0"
             sysctl.write("net.ipv4.conf.tv0.arp_notify", "1")

@@ -1,4 +1,4 @@
-"""The warm pre-forking server (pkg.warm) against the real kernel, from source (CNI_PY_WARM=1).
+"""The warm pre-forking server (launcher.warm) against the real kernel, from source (CNI_PY_WARM=1).
 
 Every test runs its plugins inside its own "host" netns, so each gets its own server (an
 abstract socket lives in a netns); the server is stopped by the pid it reports and the test
@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from launcher.warm import client, protocol
+from launcher.warm.context import ROOT, address
+from launcher.warm.server import refusal
 from pkg.ns import NetNS
-from pkg.warm import client, protocol
-from pkg.warm.context import ROOT, address
-from pkg.warm.server import refusal
 from tests.harness import Netns, PluginRunner
 
 pytestmark = pytest.mark.kernel
@@ -303,7 +303,7 @@ def test_warm_call_takes_the_callers_cwd_umask_and_stdio(warm_runner, container_
 def test_refusal_checks_the_peer_on_a_socketpair():
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with a, b:
-        from pkg.warm.server import effective_capabilities
+        from launcher.warm.server import effective_capabilities
 
         caps = effective_capabilities("self")
         assert refusal(a, os.geteuid(), caps) is None
@@ -445,7 +445,7 @@ def test_server_exits_when_idle(cni_bin, warm_host):
 
 def test_server_exits_when_its_program_changes(warm_runner):
     pid = start_server(warm_runner)["pid"]
-    watched = os.path.join(ROOT, "pkg", "warm", "__init__.py")
+    watched = os.path.join(ROOT, "launcher", "warm", "__init__.py")
     before = os.stat(watched)
     try:
         os.utime(watched, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
@@ -461,7 +461,7 @@ def test_two_servers_never_share_a_context(warm_runner):
     pid = start_server(warm_runner)["pid"]
     code = (
         f"import sys; sys.path.insert(0, {ROOT!r}); sys.argv[1:] = ['--serve']; "
-        "from pkg.multicall import main; main()"
+        "from launcher.multicall import main; main()"
     )
     proc = subprocess.run(
         ["nsenter", f"--net={warm_runner.host.path}", "--", sys.executable, "-I", "-c", code],

@@ -47,9 +47,9 @@ def children_cpu_ms() -> float:
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    from launcher.shims import write_shims
     from libcni.api import CNIConfig, RuntimeConf
     from libcni.conf import load_network_conf
-    from pkg.shims import write_shims
 
     work = tempfile.mkdtemp(prefix="bench-libcni-")
     bin_dir, conf_dir, cache_dir = (os.path.join(work, d) for d in ("bin", "net.d", "cache"))

@@ -3,7 +3,7 @@ and, when built, the frozen bundle in dist/bin) beside Go's /usr/lib/cni/portmap
 
 Run as root inside the private namespaces:
     tests/isolated .venv/bin/python -m tests.portmap.bench_portmap [rounds] [frozen portmap executable]
-The frozen bundle is measured cold (CNI_PY_WARM=0) and with its warm server (pkg.warm). Each
+The frozen bundle is measured cold (CNI_PY_WARM=0) and with its warm server (launcher.warm). Each
 round is ADD then DEL of one dual-stack container with tcp 8080->80 and udp 8053->53, in a
 host netns that already holds a second container's rules (the usual steady state).
 """
@@ -123,7 +123,7 @@ def main() -> None:
     if not allowed:
         sys.exit(f"bench_portmap: {reason}")
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
-    from pkg.shims import write_shims
+    from launcher.shims import write_shims
 
     shims = tempfile.mkdtemp(prefix="pm-bench-")
     write_shims(shims, names=["portmap"])

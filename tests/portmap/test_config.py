@@ -36,7 +36,7 @@ def parse(
 
     conf = {"name": "test", "type": "portmap", **conf}
     parsed = parse_config(
-        json.dumps(conf).encode(), ifname, iptables_usable=ipt, nftables_usable=nft, strict=strict
+        json.loads(json.dumps(conf)), ifname, iptables_usable=ipt, nftables_usable=nft, strict=strict
     )
     parsed.probes = probes
     return parsed

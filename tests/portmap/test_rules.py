@@ -30,7 +30,7 @@ V6 = ContainerNet("2001:db8::2/64")
 def config(**keys):
     data = {"name": "test", "type": "portmap", "cniVersion": "1.0.0", **keys}
     return parse_config(
-        json.dumps(data).encode(), "eth0", iptables_usable=lambda: True, nftables_usable=lambda: True
+        json.loads(json.dumps(data)), "eth0", iptables_usable=lambda: True, nftables_usable=lambda: True
     )
 
 

@@ -9,6 +9,7 @@ import stat
 
 import pytest
 
+from libcni.gojson import decode_text
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError
 from plugins.tuning import backup, sysctls
@@ -88,20 +89,22 @@ def test_ifname_with_slash_is_refused_like_go():
 def test_duplicate_sysctl_keys_are_refused():
     raw = b'{"name":"n","sysctl":{"net.core.somaxconn":"1","net.core.somaxconn":"2"}}'
     with pytest.raises(CNIError) as exc:
-        reject_duplicate_sysctl_keys(raw)
+        reject_duplicate_sysctl_keys(decode_text(raw))
     assert exc.value.msg == "duplicated sysctl keys are not allowed"
 
 
 def test_duplicates_across_case_variants_of_sysctl_count_too():
     raw = b'{"name":"n","sysctl":{"net.a":"1"},"SysCtl":{"net.a":"2"}}'
     with pytest.raises(CNIError):
-        reject_duplicate_sysctl_keys(raw)
+        reject_duplicate_sysctl_keys(decode_text(raw))
 
 
 def test_distinct_keys_and_nested_maps_are_fine():
-    reject_duplicate_sysctl_keys(b'{"name":"n","sysctl":{"net.a":"1","net.b":"1"}}')
-    reject_duplicate_sysctl_keys(b'{"name":"n","args":{"cni":{"sysctl":{"net.a":"1","net.a":"2"}}}}')
-    reject_duplicate_sysctl_keys(b'{"name":"n"}')
+    reject_duplicate_sysctl_keys(decode_text(b'{"name":"n","sysctl":{"net.a":"1","net.b":"1"}}'))
+    reject_duplicate_sysctl_keys(
+        decode_text(b'{"name":"n","args":{"cni":{"sysctl":{"net.a":"1","net.a":"2"}}}}')
+    )
+    reject_duplicate_sysctl_keys(decode_text(b'{"name":"n"}'))
 
 
 # --- config precedence ---------------------------------------------------------------------
@@ -265,8 +268,10 @@ def test_undecodable_backups_mean_nothing_to_restore(tmp_path, content):
     assert backup.load(str(path)) is None
 
 
-def test_backup_keys_decode_like_go():
+def test_backup_keys_decode_like_go(tmp_path):
     # case-insensitive keys, null = absent
     path_data = b'{"MAC": "02:00:00:00:00:05", "Mtu": 9000, "promisc": null}'
-    saved = backup.SavedLink.model_validate(json.loads(path_data))
+    path = tmp_path / "c_eth0.json"
+    path.write_bytes(path_data)
+    saved = backup.load(str(path))
     assert saved == backup.SavedLink(mac="02:00:00:00:00:05", mtu=9000)

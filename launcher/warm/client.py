@@ -8,9 +8,10 @@ Exactly once: a call is "accepted" when the server's worker greets us (HELLO); b
 failure (no server, refused, busy for ACCEPT_TIMEOUT) means the worker cannot have seen the
 request, so running cold is safe. After HELLO we never fall back.
 
-A killed client: the worker owns the call once it has the request, so it finishes the operation
-(as the runtime's later DEL expects a consistent state), writes the result to the caller's stdout
-if that pipe is still open, and its exit-status reply then fails harmlessly.
+A killed client: the server watches every worker's connection; when the client's end closes
+before the worker has replied (a runtime's timeout killed the plugin), the server SIGKILLs the
+worker's process group at once, as the runtime killed the cold process: no call completes after
+its client died (server.py, ClientWatch).
 """
 
 from __future__ import annotations
@@ -27,13 +28,9 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def enabled(env=os.environ) -> bool:
-    """CNI_PY_WARM=1 uses (and starts) a server, CNI_PY_WARM=0 (or false/no/off) never does. Unset:
-    on for the frozen bundle (what /opt/cni/bin holds), off when running from source, whose callers
-    are tests and tools that run plugins in many throwaway namespaces (a server each)."""
-    value = env.get("CNI_PY_WARM", "").strip().lower()
-    if not value:
-        return bool(getattr(sys, "frozen", False))
-    return value not in ("0", "false", "no", "off")
+    """Opt-in: only CNI_PY_WARM=1 (or true/yes/on) in the caller's environment uses (and starts) a
+    server. Unset or anything else: the plugin is a plain short-lived process and leaves nothing."""
+    return env.get("CNI_PY_WARM", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def call_warm(name: str) -> None:
@@ -185,7 +182,7 @@ def server_argv(fd: int, slot: int) -> list[str]:
     args = ["--serve", "--fd", str(fd), "--slot", str(slot)]
     if getattr(sys, "frozen", False):
         return [sys.executable, *args]
-    code = f"import sys; sys.path.insert(0, {ROOT!r}); from pkg.multicall import main; main()"
+    code = f"import sys; sys.path.insert(0, {ROOT!r}); from launcher.multicall import main; main()"
     return [sys.executable, "-I", "-c", code, *args]
 
 

@@ -3,10 +3,11 @@
 The PyInstaller bundle is a single program with bridge, host-local, tuning, portmap and
 cnitool as links to it; the test shims call `run(name)` directly.
 
-A plugin call first tries a warm server (pkg.warm): when one serves this exact context the call
-runs there and this process only relays its exit code. Otherwise it runs cold, and then starts
-a server for the next calls. CNI_PY_WARM=0 turns both off. `--serve` runs the server itself;
-`--warm-status` / `--warm-stop` ask the server of this context for its status, or to exit.
+By default a plugin call runs in this process and leaves nothing behind. With CNI_PY_WARM=1 in
+the caller's environment it first tries a warm server (launcher.warm): when one serves this exact
+context the call runs there and this process only relays its exit code; otherwise it runs cold,
+and then starts a server for the next calls. `--serve` runs the server itself; `--warm-status` /
+`--warm-stop` ask the server of this context for its status, or to exit.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
-from pkg.programs import ENTRIES
+from launcher.programs import ENTRIES
 
 
 def run(name: str) -> None:
@@ -23,8 +24,8 @@ def run(name: str) -> None:
         sys.stderr.write(f"unknown program {name!r}; this bundle provides: {', '.join(sorted(ENTRIES))}\n")
         raise SystemExit(2)
     after = None
-    if name != "cnitool":
-        from pkg.warm import client
+    if name != "cnitool" and os.environ.get("CNI_PY_WARM"):  # opt-in: nothing to import otherwise
+        from launcher.warm import client
 
         if name in client.SERVED and client.enabled():
             client.call_warm(name)  # returns only when no server took the call
@@ -43,7 +44,7 @@ def run(name: str) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        from pkg.warm.server import main as serve
+        from launcher.warm.server import main as serve
 
         serve(sys.argv[2:])
         return
@@ -51,7 +52,7 @@ def main() -> None:
         # the warm server of this program in this context (netns, namespaces, uid): JSON, or null
         import json
 
-        from pkg.warm import client, protocol
+        from launcher.warm import client, protocol
 
         kind = protocol.KIND_STATUS if sys.argv[1] == "--warm-status" else protocol.KIND_STOP
         print(json.dumps(client.request(kind)))

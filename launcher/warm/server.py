@@ -6,6 +6,14 @@ entry a cold process runs. Fork isolates everything a call changes (setns, globa
 The server exits after CNI_PY_WARM_IDLE seconds without calls (default 120) and as soon as its
 program changed on disk (an upgrade, or an edited checkout); it then releases its address first,
 so the next cold call starts a fresh server while running workers finish their calls.
+
+A worker never outlives its client: the server keeps its own end of every worker's connection and
+polls it for the client's hang-up (POLLRDHUP). A client that goes away before its worker replied
+was killed (a runtime's timeout, which then runs DEL), so the server SIGKILLs the worker's process
+group (the worker and anything it runs, e.g. a delegated IPAM plugin) right away, before it
+accepts any later connection: the call ends as the killed cold process would have, and no ADD
+completes after its runtime gave up on it. Workers also die with the server (PR_SET_PDEATHSIG),
+so none runs unwatched.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from .context import ROOT, address, file_identity, program_paths
 DEFAULT_IDLE = 120.0
 TICK = 1.0  # seconds between idle / program checks while nothing happens
 RESCAN_EVERY = 1.0  # seconds between full scans of the loaded module files
-SKIP_PRELOAD = ("pkg.warm", "pkg.shims", "libcni.cnitool")
+SKIP_PRELOAD = ("launcher.warm", "launcher.shims", "libcni.cnitool")
 
 
 _log_fd = 2  # a worker keeps the server's stderr here before taking over the caller's
@@ -85,7 +93,7 @@ def refusal(conn: socket.socket, euid: int, capabilities: int | None) -> str | N
 def preload() -> None:
     """Import every module a call may need and run the lazy one-time set-ups once, so that the
     forked workers start with them done."""
-    from pkg.programs import ENTRIES
+    from launcher.programs import ENTRIES
 
     for name in sorted(SERVED):
         module = importlib.import_module(ENTRIES[name])
@@ -123,18 +131,15 @@ def submodules(package: str, directory: str) -> list[str]:
 
 
 def _warm_netlink() -> None:
-    """pyroute2's first IPRoute and message decoding import more modules and build tables."""
-    from pkg.netlink import iproute
+    """One netlink round of each kind, so that a call's first one finds everything loaded."""
+    from pkg.netlink import NetlinkError, Rtnl
 
     try:
-        ipr = iproute()
-        try:
-            ipr.get_links()
-            ipr.get_addr()
-            ipr.get_routes()
-        finally:
-            ipr.close()
-    except Exception as err:  # noqa: BLE001 - only a warm-up
+        with Rtnl.open() as nl:
+            nl.links()
+            nl.addrs()
+            nl.routes()
+    except NetlinkError as err:  # only a warm-up
         log(f"netlink warm-up: {err}")
 
 
@@ -213,6 +218,8 @@ class Server:
         self.euid = os.geteuid()
         self.capabilities = effective_capabilities("self")
         self.children: set[int] = set()
+        self.clients: dict[int, tuple[int, socket.socket]] = {}  # fd -> (worker pid, its connection)
+        self.poller = select.poll()
         self.served = 0
         self.refused = 0
         self.started = time.time()
@@ -232,15 +239,12 @@ class Server:
         gc.collect()
         gc.freeze()  # workers then do not touch (and copy) every page of the preloaded heap
         self.listener.setblocking(False)
+        self.poller.register(self.listener, select.POLLIN)
+        self.poller.register(self.wake_read, select.POLLIN)
         log(f"serving {self.address!r} (idle exit after {self.idle:g} s)")
         while not self.stopping:
-            try:
-                ready, _, _ = select.select([self.listener, self.wake_read], [], [], TICK)
-            except InterruptedError:
-                ready = []
-            self._drain_wakeups()
-            self._reap()
-            if self.listener in ready:
+            ready = self._wait()
+            if self.listener.fileno() in ready:
                 self._accept_all()
             if self.watch.changed():
                 self.stopping = "its program changed on disk"
@@ -252,15 +256,49 @@ class Server:
         """Release the address at once (the next cold call may start a new server), then let the
         running workers finish: they report to their clients themselves."""
         log(f"exiting: {self.stopping}")
+        self.poller.unregister(self.listener)
         self.listener.close()
-        while self.children:
+        while self.children:  # still watching their clients
+            self._wait()
+
+    def _wait(self) -> set[int]:
+        """Poll once: kill the workers whose client is gone (first), reap the ended ones; return
+        the other ready fds."""
+        try:
+            events = self.poller.poll(TICK * 1000)
+        except InterruptedError:
+            events = []
+        self._drain_wakeups()
+        for fd, _mask in events:
+            if fd in self.clients:
+                self._client_gone(fd)
+        self._reap()
+        return {fd for fd, _mask in events}
+
+    def _watch(self, pid: int, conn: socket.socket) -> None:
+        self.clients[conn.fileno()] = (pid, conn)
+        self.poller.register(conn, select.POLLRDHUP)  # POLLHUP and POLLERR come anyway
+
+    def _unwatch(self, fd: int) -> tuple[int, socket.socket] | None:
+        entry = self.clients.pop(fd, None)
+        if entry is not None:
+            self.poller.unregister(fd)
+            entry[1].close()
+        return entry
+
+    def _client_gone(self, fd: int) -> None:
+        """The client closed its end: if its worker still runs, it runs for nobody. Kill it and
+        everything it started, as the runtime's kill would have ended a cold call."""
+        entry = self._unwatch(fd)
+        if entry is None or entry[0] not in self.children:
+            return
+        pid = entry[0]
+        for kill in (os.killpg, os.kill):  # its group; the worker alone if it has none yet
             try:
-                pid, _ = os.waitpid(-1, 0)
-            except ChildProcessError:
+                kill(pid, signal.SIGKILL)
                 break
-            except InterruptedError:
+            except OSError:
                 continue
-            self.children.discard(pid)
 
     def _stop(self, signum: int, _frame) -> None:
         self.stopping = f"signal {signum}"
@@ -282,6 +320,8 @@ class Server:
             if pid == 0:
                 return
             self.children.discard(pid)
+            for fd in [fd for fd, entry in self.clients.items() if entry[0] == pid]:
+                self._unwatch(fd)  # the client now sees end of stream if the worker never replied
             self.last_activity = time.monotonic()
 
     def _accept_all(self) -> None:
@@ -293,28 +333,34 @@ class Server:
             except OSError as err:  # EMFILE and the like: leave the rest queued for the next round
                 log(f"accept: {err}")
                 return
-            with conn:
-                self._handle(conn)
+            if not self._handle(conn):
+                conn.close()
 
-    def _handle(self, conn: socket.socket) -> None:
+    def _handle(self, conn: socket.socket) -> bool:
+        """Serve one connection; True when a worker took it (and the server watches its client)."""
         self.last_activity = time.monotonic()
         why = refusal(conn, self.euid, self.capabilities)
         if why is not None:
             self.refused += 1
             log(f"refused {why}")
-            return  # closing without HELLO: the client runs cold
+            return False  # closing without HELLO: the client runs cold
         if self.watch is not None and self.watch.changed():
             self.stopping = "its program changed on disk"
-            return
+            return False
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError as err:
             log(f"fork: {err}")
-            return
+            return False
         if pid == 0:
-            worker(conn, self)  # never returns
+            worker(conn, self, parent)  # never returns
+        with contextlib.suppress(OSError):  # also done by the worker: whichever runs first
+            os.setpgid(pid, pid)
         self.children.add(pid)
+        self._watch(pid, conn)
         self.served += 1
+        return True
 
     def status(self) -> dict:
         return {
@@ -332,17 +378,22 @@ class Server:
 # -- one call ------------------------------------------------------------------------------------
 
 
-def worker(conn: socket.socket, server: Server) -> None:
+def worker(conn: socket.socket, server: Server, parent: int) -> None:
     """The forked child serving one connection; always ends the process."""
     global _log_fd
     code = 0
     try:
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)  # its own group: the server kills it with what it runs
+        _die_with(parent)
         _log_fd = os.dup(2)
         signal.set_wakeup_fd(-1)
         for signum in (signal.SIGCHLD, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         server.listener.close()
+        for _pid, other in server.clients.values():
+            other.close()  # the other workers' clients must see their end of stream, not ours
         os.close(server.wake_read)
         os.close(server.wake_write)
         gc.unfreeze()
@@ -376,6 +427,16 @@ def worker(conn: socket.socket, server: Server) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def _die_with(parent: int) -> None:
+    """SIGKILL this worker when the server dies (no worker runs unwatched)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the server died before the line above
+        os._exit(1)
 
 
 class _Debug:
@@ -435,8 +496,8 @@ def run_call(items: list[bytes], fds: list[int]) -> int:
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own stdio, like Python sets it up
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+    from launcher.programs import ENTRIES
     from libcni.skel import run_call as skel_run_call
-    from pkg.programs import ENTRIES
 
     if name not in SERVED:
         sys.stderr.write(f"unknown program {name!r}\n")

@@ -10,10 +10,10 @@ import argparse
 import os
 import sys
 
-from pkg.programs import ENTRIES
+from launcher.programs import ENTRIES
 
 TEMPLATE = """#!{python} -I
-from pkg.multicall import run
+from launcher.multicall import run
 run({name!r})
 """
 
