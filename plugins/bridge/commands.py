@@ -66,18 +66,35 @@ def cmd_add(args: CmdArgs) -> Result:
     nl = Rtnl.open()
     netns: NetNS | None = None
     try:
-        with Rollback() as rollback:
+        with _empty_bridge_tracking(nl, conf) as track, Rollback() as rollback:
             from .bridge_link import ensure_bridge
 
-            bridge = ensure_bridge(nl, conf.bridge, conf.mtu, conf.promiscMode, conf.vlan_filtering)
+            bridge = track.ensure(
+                lambda: ensure_bridge(nl, conf.bridge, conf.mtu, conf.promiscMode, conf.vlan_filtering),
+                rollback,
+            )
             netns = open_netns(args.netns)
             result = _add(args, conf, nl, netns, bridge, rollback)
             convert(result, args.config_version)  # a result that cannot be printed rolls back too
+            track.done(result)
             return result
     finally:
         nl.close()
         if netns is not None:
             netns.close()
+
+
+def _empty_bridge_tracking(nl: Rtnl, conf: BridgeRecord):
+    """removeEmptyBridge (empty_bridge.py): ADD records a bridge it made; off, nothing is done."""
+    if not conf.removeEmptyBridge:
+        import contextlib
+
+        from .empty_bridge import _Off
+
+        return contextlib.nullcontext(_Off())
+    from .empty_bridge import tracking
+
+    return tracking(nl, conf.bridge, True)
 
 
 def _add(
@@ -256,6 +273,13 @@ def cmd_del(args: CmdArgs) -> None:
             ipmasq.teardown(conf.name, args.ifname, args.container_id)
         except CNIError as err:
             first_error = first_error or err
+    if conf.removeEmptyBridge:
+        from pkg.netlink import Rtnl
+
+        from .empty_bridge import remove_if_empty
+
+        with Rtnl.open() as nl:
+            remove_if_empty(nl, conf.bridge)
     if first_error is not None:
         raise first_error
 
