@@ -1,21 +1,26 @@
 """The benchmark beside the Go reference (`make bench`).
 
-Times, in one run on one machine, our built executables (dist/bin) and Go's
-(/usr/lib/cni, Debian containernetworking-plugins) as whole processes:
+Times, in one run on one machine, our built executables (dist/bin) cold (CNI_PY_WARM=0: every call
+a fresh process, what a node sees) and warm (CNI_PY_WARM=1: through the opt-in warm server), and
+Go's (/usr/lib/cni, Debian containernetworking-plugins), as whole processes:
 
 - VERSION of each plugin;
 - host-local ADD / DEL;
 - bridge ADD / DEL, with and without ipMasq;
 - the chain bridge(+host-local) + tuning + portmap, ADD and DEL, run through libcni;
-- 50 concurrent chain ADDs (and their DELs), total wall time.
+- loopback, firewall and bandwidth ADD / DEL when both plugin directories have them;
+- 50 concurrent chain ADDs (and their DELs), total wall time;
+- the scale curve: portmap and the chain with 0, 1,000 and 10,000 unrelated (kube-proxy shaped)
+  rules in the nat table, ours cold with the iptables and with the nftables backend, and Go.
 
-Runs alternate ours / Go, so drift of the machine's speed hits both alike. Everything runs
-inside a private network + mount namespace (scripts/private-ns): the namespace is the "host",
-each attachment gets its own container netns. Prints medians, p90 and ours/Go, and writes
-docs/benchmark.md and docs/benchmark.svg.
+Runs alternate between the implementations, so drift of the machine's speed hits all alike.
+Everything runs inside a private network + mount namespace (scripts/private-ns): the namespace is
+the "host", each attachment gets its own container netns. Prints medians, p90, ratios to Go and the
+targets of issue 14 (met, or missed by how much), and writes docs/benchmark.md,
+docs/benchmark.svg and docs/benchmark-scale.svg.
 
     make bench                      # or: scripts/private-ns .venv/bin/python bench/suite.py
-    bench/suite.py --runs 25 --concurrent 50 --ours dist/bin --go /usr/lib/cni
+    bench/suite.py --runs 15 --scale-runs 5 --concurrent 50 --ours dist/bin --go /usr/lib/cni
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,27 +42,44 @@ from functools import partial
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench import report, unrelated  # noqa: E402
+from bench.report import Case  # noqa: E402
 from libcni.api import CNIConfig, RuntimeConf  # noqa: E402
 from libcni.conf import network_conf_from_bytes  # noqa: E402
 
 CNI_VERSION = "1.0.0"  # the newest version Debian's Go 1.1.1 build supports
 PLUGINS = ("bridge", "host-local", "tuning", "portmap")
+OPTIONAL = ("loopback", "firewall", "bandwidth")  # benchmarked when both sides have them
 PORT_MAPPINGS = [{"hostPort": 18080, "containerPort": 80, "protocol": "tcp"}]
+COLD, WARM, GO = "ours-cold", "ours-warm", "go"
+IPT, NFT = "ours-iptables", "ours-nftables"
+LEGEND = {
+    COLD: "ours, cold process (CNI_PY_WARM=0)",
+    WARM: "ours, warm server (CNI_PY_WARM=1)",
+    IPT: "ours, iptables backend (cold)",
+    NFT: "ours, nftables backend (cold)",
+    GO: "Go 1.1.1 (Debian)",
+}
 
 
 @dataclass
 class Side:
-    """One implementation under test: its plugin dir and its own bridge, subnet and store."""
+    """One implementation under test: its plugin dir, environment, and its own bridges, subnets
+    and store. `backend` picks our portmap backend and bridge ipMasqBackend (None: the default)."""
 
     label: str
     plugin_dir: str
     index: int
     work: str
-    env: dict[str, str] = field(default_factory=dict)  # e.g. CNI_PY_WARM=0 for the cold side
+    env: dict[str, str] = field(default_factory=dict)
+    backend: str | None = None
     data_dir: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.data_dir = os.path.join(self.work, f"ipam-{self.label}")
+
+    def has(self, plugin: str) -> bool:
+        return os.path.isfile(os.path.join(self.plugin_dir, plugin))
 
     def ipam(self, octet: int) -> dict:
         return {
@@ -68,21 +89,30 @@ class Side:
         }
 
     def bridge_conf(self, name: str, octet: int, ip_masq: bool) -> dict:
-        return {
+        conf = {
             "cniVersion": CNI_VERSION,
             "name": name,
             "type": "bridge",
-            "bridge": f"br-{self.label}{octet}",
+            "bridge": f"brb{self.index}-{octet}",
             "isGateway": True,
             "ipMasq": ip_masq,
             "ipam": self.ipam(octet),
         }
+        if ip_masq and self.backend:
+            conf["ipMasqBackend"] = self.backend
+        return conf
+
+    def portmap_conf(self) -> dict:
+        conf = {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True}
+        if self.backend:
+            conf["backend"] = self.backend
+        return conf
 
     def chain(self, name: str, octet: int) -> bytes:
         plugins = [
             self.bridge_conf(name, octet, ip_masq=True),
             {"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}},
-            {"type": "portmap", "capabilities": {"portMappings": True}, "snat": True},
+            self.portmap_conf(),
         ]
         for plugin in plugins:
             plugin.pop("cniVersion", None)
@@ -125,24 +155,6 @@ def netns_del(path: str) -> None:
     subprocess.run(["ip", "netns", "delete", os.path.basename(path)], check=False)
 
 
-@dataclass
-class Case:
-    name: str
-    samples: dict[str, list[float]] = field(default_factory=dict)
-
-    def add(self, label: str, seconds: float) -> None:
-        self.samples.setdefault(label, []).append(seconds)
-
-    def median_ms(self, label: str) -> float:
-        return statistics.median(self.samples[label]) * 1000
-
-    def p90_ms(self, label: str) -> float:
-        values = sorted(self.samples[label])
-        if len(values) < 2:
-            return values[0] * 1000
-        return statistics.quantiles(values, n=10, method="inclusive")[8] * 1000
-
-
 def alternate(sides: list[Side], runs: int, one_run: Callable[[Side, int], None]) -> None:
     for i in range(runs):
         for side in sides:
@@ -152,9 +164,9 @@ def alternate(sides: list[Side], runs: int, one_run: Callable[[Side, int], None]
 # -- the cases -----------------------------------------------------------------------------------
 
 
-def bench_version(sides: list[Side], runs: int) -> list[Case]:
+def bench_version(sides: list[Side], runs: int, plugins: tuple[str, ...]) -> list[Case]:
     cases = []
-    for plugin in PLUGINS:
+    for plugin in plugins:
         case = Case(f"VERSION {plugin}")
 
         def one(side: Side, _i: int, plugin: str = plugin, case: Case = case) -> None:
@@ -211,6 +223,73 @@ def bench_bridge(sides: list[Side], runs: int, ip_masq: bool) -> list[Case]:
     return [add, delete]
 
 
+def bench_loopback(sides: list[Side], runs: int) -> list[Case]:
+    add, delete = Case("loopback ADD"), Case("loopback DEL")
+    conf = json.dumps({"cniVersion": CNI_VERSION, "name": "lo", "type": "loopback"}).encode()
+
+    def one(side: Side, i: int) -> None:
+        path = os.path.join(side.plugin_dir, "loopback")
+        netns = netns_add()
+        try:
+            seconds, _ = run_plugin(path, "ADD", conf, side.env, cid=f"lo-{i}", netns=netns, ifname="lo")
+            add.add(side.label, seconds)
+            seconds, _ = run_plugin(path, "DEL", conf, side.env, cid=f"lo-{i}", netns=netns, ifname="lo")
+            delete.add(side.label, seconds)
+        finally:
+            netns_del(netns)
+
+    alternate(sides, runs, one)
+    return [add, delete]
+
+
+def bench_chained(
+    sides: list[Side], runs: int, plugin: str, octet: int, make_conf: Callable[[Side], dict]
+) -> list[Case]:
+    """ADD / DEL of one chained plugin, given the prevResult of a bridge ADD made (untimed) by the
+    same side's bridge in a fresh container netns."""
+    add, delete = Case(f"{plugin} ADD"), Case(f"{plugin} DEL")
+    name = f"ch-{plugin}"
+
+    def one(side: Side, i: int) -> None:
+        bridge_conf = side.bridge_conf(name, octet, ip_masq=False)
+        bridge = os.path.join(side.plugin_dir, "bridge")
+        path = os.path.join(side.plugin_dir, plugin)
+        cid = f"{name}-{i}"
+        netns = netns_add()
+        try:
+            _, out = run_plugin(
+                bridge, "ADD", json.dumps(bridge_conf).encode(), side.env, cid=cid, netns=netns
+            )
+            conf = {"cniVersion": CNI_VERSION, "name": name, **make_conf(side), "prevResult": json.loads(out)}
+            data = json.dumps(conf).encode()
+            seconds, _ = run_plugin(path, "ADD", data, side.env, cid=cid, netns=netns)
+            add.add(side.label, seconds)
+            seconds, _ = run_plugin(path, "DEL", data, side.env, cid=cid, netns=netns)
+            delete.add(side.label, seconds)
+            bridge_conf["prevResult"] = json.loads(out)
+            run_plugin(bridge, "DEL", json.dumps(bridge_conf).encode(), side.env, cid=cid, netns=netns)
+        finally:
+            netns_del(netns)
+
+    alternate(sides, runs, one)
+    return [add, delete]
+
+
+def portmap_conf(side: Side) -> dict:
+    conf = side.portmap_conf()
+    del conf["capabilities"]
+    return {**conf, "runtimeConfig": {"portMappings": PORT_MAPPINGS}}
+
+
+def firewall_conf(_side: Side) -> dict:
+    return {"type": "firewall"}
+
+
+def bandwidth_conf(_side: Side) -> dict:
+    rate = {"ingressRate": 100_000_000, "ingressBurst": 1_000_000}
+    return {"type": "bandwidth", **rate, "egressRate": 100_000_000, "egressBurst": 1_000_000}
+
+
 def runtime(side: Side) -> CNIConfig:
     return CNIConfig(
         [side.plugin_dir],
@@ -219,14 +298,14 @@ def runtime(side: Side) -> CNIConfig:
     )
 
 
-def bench_chain(sides: list[Side], runs: int) -> list[Case]:
+def bench_chain(sides: list[Side], runs: int, octet: int = 4, name: str = "chain") -> list[Case]:
     add, delete = Case("chain ADD"), Case("chain DEL")
 
     def one(side: Side, i: int) -> None:
-        conf_list = network_conf_from_bytes(side.chain("chain", 4))
+        conf_list = network_conf_from_bytes(side.chain(name, octet))
         netns = netns_add()
         rt = RuntimeConf(
-            container_id=f"chain-{i}",
+            container_id=f"{name}-{i}",
             netns=netns,
             ifname="eth0",
             capability_args={"portMappings": PORT_MAPPINGS},
@@ -278,66 +357,27 @@ def bench_concurrent(sides: list[Side], count: int) -> list[Case]:
     return [add, delete]
 
 
-# -- reporting -----------------------------------------------------------------------------------
-
-
-def table(cases: list[Case], labels: tuple[str, ...]) -> list[str]:
-    """Medians and p90 of every label, and each label's ratio to the last (the reference)."""
-    *ours, go = labels
-    head = "".join(f" {label} median ms | {label} p90 ms |" for label in labels)
-    ratios = "".join(f" {label}/{go} |" for label in ours)
-    lines = [f"| case |{head}{ratios}", "|---|" + "---:|" * (2 * len(labels) + len(ours))]
-    for case in cases:
-        cells = "".join(f" {case.median_ms(label):.1f} | {case.p90_ms(label):.1f} |" for label in labels)
-        cells += "".join(f" {case.median_ms(label) / case.median_ms(go):.2f} |" for label in ours)
-        lines.append(f"| {case.name} |{cells}")
-    return lines
-
-
-def svg_chart(cases: list[Case], labels: tuple[str, ...]) -> str:
-    """A horizontal grouped bar chart of the medians (log scale), as plain SVG."""
-    import math
-
-    bar, left, width = 12, 290, 520
-    row = 10 + bar * len(labels)
-    height = 60 + row * len(cases)
-    top = max(max(case.median_ms(label) for label in labels) for case in cases)
-    scale_max = math.log10(max(top, 10) * 1.2)
-
-    def x(ms: float) -> float:
-        return left + width * max(math.log10(max(ms, 1.0)), 0) / scale_max
-
-    colours = dict(zip(labels, ("#3572A5", "#A0B4CC", "#00ADD8")[-len(labels) :], strict=True))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{height}" '
-        'font-family="sans-serif" font-size="12">',
-        '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="10" y="20" font-size="14">Median wall time per call, ms (log scale): '
-        f"{' vs '.join(labels)}</text>",
-    ]
-    for tick in (1, 10, 100, 1000, 10000):
-        if math.log10(tick) <= scale_max:
-            parts.append(
-                f'<line x1="{x(tick):.1f}" y1="35" x2="{x(tick):.1f}" y2="{height - 15}" stroke="#ddd"/>'
+def bench_scale(sides: list[Side], runs: int, points: list[int]) -> dict[int, list[Case]]:
+    """portmap and the chain at each number of unrelated nat rules (loaded step by step, removed at
+    the end)."""
+    out: dict[int, list[Case]] = {}
+    loaded = 0
+    baseline = unrelated.count_nat_rules()
+    try:
+        for count in sorted(points):
+            unrelated.apply(unrelated.load_script(loaded, count))
+            loaded = count
+            present = unrelated.count_nat_rules() - baseline
+            print(f"bench: scale, {present:,} unrelated nat rules ...", file=sys.stderr, flush=True)
+            out[count] = bench_chained(sides, runs, "portmap", 6, portmap_conf) + bench_chain(
+                sides, runs, octet=7, name="scale"
             )
-            parts.append(f'<text x="{x(tick):.1f}" y="{height - 3}" text-anchor="middle">{tick}</text>')
-    for n, case in enumerate(cases):
-        y = 45 + n * row
-        parts.append(f'<text x="{left - 8}" y="{y + bar + 4}" text-anchor="end">{case.name}</text>')
-        for k, label in enumerate(labels):
-            ms = case.median_ms(label)
-            top_y = y + k * bar
-            length, colour = x(ms) - left, colours[label]
-            parts.append(
-                f'<rect x="{left}" y="{top_y}" width="{length:.1f}" height="{bar - 2}" fill="{colour}"/>'
-            )
-            parts.append(f'<text x="{x(ms) + 4:.1f}" y="{top_y + bar - 3}">{ms:.0f}</text>')
-    for k, label in enumerate(labels):
-        legend_x, legend_y = left + width + 10, 45 + k * 18
-        parts.append(f'<rect x="{legend_x}" y="{legend_y}" width="12" height="12" fill="{colours[label]}"/>')
-        parts.append(f'<text x="{left + width + 28}" y="{55 + k * 18}">{label}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
+    finally:
+        unrelated.apply(unrelated.remove_script(loaded))
+    return out
+
+
+# -- the warm server -------------------------------------------------------------------------------
 
 
 def warm_server(plugin_dir: str, flag: str) -> dict | None:
@@ -352,15 +392,19 @@ def warm_server(plugin_dir: str, flag: str) -> dict | None:
 
 
 def warm_up(plugin_dir: str, timeout: float = 60) -> None:
-    """Start our warm server (one cold call) and wait until it serves, so that the timed calls
-    measure the steady state a runtime sees; the cold start is what `python-cold` shows."""
+    """Start our warm server (one call with CNI_PY_WARM=1) and wait until it serves, so that the
+    timed warm calls measure the steady state a runtime that opted in sees."""
     # servers of other work on this machine may hold the default slots (CNI_PY_WARM_MAX)
-    run_plugin(os.path.join(plugin_dir, "bridge"), "VERSION", b"", {"CNI_PY_WARM_MAX": "64"})
+    env = {"CNI_PY_WARM": "1", "CNI_PY_WARM_MAX": "64"}
+    run_plugin(os.path.join(plugin_dir, "bridge"), "VERSION", b"", env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not warm_server(plugin_dir, "--warm-status"):
         time.sleep(0.2)
     if not warm_server(plugin_dir, "--warm-status"):
-        print("bench: WARNING: no warm server came up; `python` measures cold calls", file=sys.stderr)
+        print(f"bench: WARNING: no warm server came up; `{WARM}` measures cold calls", file=sys.stderr)
+
+
+# -- main ------------------------------------------------------------------------------------------
 
 
 def machine() -> str:
@@ -370,6 +414,61 @@ def machine() -> str:
     )
 
 
+def write_docs(
+    docs: str,
+    options: argparse.Namespace,
+    labels: tuple[str, ...],
+    cases: list[Case],
+    verdicts: list[report.Verdict],
+    scale: dict[int, list[Case]],
+    loads: tuple[float, float],
+) -> None:
+    scale_labels = (IPT, NFT, GO)
+    os.makedirs(docs, exist_ok=True)
+    with open(os.path.join(docs, "benchmark.svg"), "w") as f:
+        f.write(report.bar_chart(cases, labels))
+    if scale:
+        with open(os.path.join(docs, "benchmark-scale.svg"), "w") as f:
+            f.write(report.scale_chart(scale, scale_labels, LEGEND))
+    legend = "; ".join(f"`{label}`: {LEGEND[label]}" for label in labels)
+    text = [
+        "# Benchmark: our plugins beside the Go reference",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, by `make bench` ({options.runs} runs per "
+        f"case, {options.scale_runs} per scale point; the implementations alternate; whole processes, wall "
+        f"time; load average {loads[0]:.1f} before, {loads[1]:.1f} after). {legend}.",
+        f"Ours: the PyInstaller build in `{os.path.relpath(options.ours, ROOT)}`; Go: Debian "
+        f"containernetworking-plugins in `{options.go}`; configs use cniVersion {CNI_VERSION}. "
+        "The chain is bridge (host-local IPAM, ipMasq) + tuning (one sysctl) + portmap (one mapping, "
+        "snat), run through our libcni for every side; `portmap`, `firewall` and `bandwidth` rows time that "
+        "plugin alone on the result of a bridge ADD.",
+        "",
+        *report.table(cases, labels),
+        "",
+        "![medians](benchmark.svg)",
+        "",
+        "## Targets (issue 14)",
+        "",
+        *report.targets_table(verdicts),
+    ]
+    if scale:
+        text += [
+            "",
+            "## Scale: unrelated rules in the nat table",
+            "",
+            "The IPv4 nat table holds 0, 1,000 or 10,000 rules shaped like kube-proxy's (a KUBE-SERVICES "
+            "rule, a KUBE-SVC and a KUBE-SEP chain per service: about 2 chains per 3 rules, plus its jumps "
+            "from PREROUTING, OUTPUT and POSTROUTING; `bench/unrelated.py`). Ours runs cold, once with "
+            "`backend`/`ipMasqBackend` iptables and once nftables; Go 1.1.1 has only iptables.",
+            "",
+            *report.scale_table(scale, scale_labels),
+            "",
+            "![scale](benchmark-scale.svg)",
+        ]
+    with open(os.path.join(docs, "benchmark.md"), "w") as f:
+        f.write("\n".join(text) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -377,13 +476,13 @@ def main() -> None:
     parser.add_argument("--ours", default=os.path.join(ROOT, "dist", "bin"))
     parser.add_argument("--go", default="/usr/lib/cni")
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--concurrent", type=int, default=50)
-    parser.add_argument("--docs", default=os.path.join(ROOT, "docs"))
+    parser.add_argument("--scale-runs", type=int, default=5)
     parser.add_argument(
-        "--cold",
-        action="store_true",
-        help="also time our executables with CNI_PY_WARM=0 (no warm server: every call a cold process)",
+        "--scale-points", default="0,1000,10000", help="numbers of unrelated nat rules ('' skips the curve)"
     )
+    parser.add_argument("--concurrent", type=int, default=50, help="0 skips the concurrent case")
+    parser.add_argument("--no-warm", action="store_true", help="skip our warm-server (CNI_PY_WARM=1) side")
+    parser.add_argument("--docs", default=os.path.join(ROOT, "docs"), help="where to write ('' : nowhere)")
     options = parser.parse_args()
     if os.environ.get("CNI_TEST_ISOLATED") != "1":
         sys.exit(
@@ -392,51 +491,60 @@ def main() -> None:
     for directory in (options.ours, options.go):
         if not os.path.isfile(os.path.join(directory, "bridge")):
             sys.exit(f"no plugins in {directory} (make build?)")
+    points = [int(p) for p in options.scale_points.split(",") if p.strip()]
     subprocess.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], check=False)
     load_before = os.getloadavg()[0]  # a busy machine inflates every number: say how busy it was
-    labels = ("python", "python-cold", "go") if options.cold else ("python", "go")
     with tempfile.TemporaryDirectory(prefix="cni-bench-") as work:
-        sides = [Side("python", options.ours, 1, work), Side("go", options.go, 2, work)]
-        if options.cold:
-            sides.insert(1, Side("python-cold", options.ours, 3, work, env={"CNI_PY_WARM": "0"}))
-        warm_up(options.ours)
-        cases: list[Case] = []
-        steps: list[tuple[str, Callable[[], list[Case]]]] = [
-            ("VERSION", lambda: bench_version(sides, options.runs)),
-            ("host-local", lambda: bench_host_local(sides, options.runs)),
-            ("bridge", lambda: bench_bridge(sides, options.runs, ip_masq=False)),
-            ("bridge ipMasq", lambda: bench_bridge(sides, options.runs, ip_masq=True)),
-            ("chain", lambda: bench_chain(sides, options.runs)),
-            ("concurrent", lambda: bench_concurrent(sides, options.concurrent)),
+        sides = [Side(COLD, options.ours, 1, work, env={"CNI_PY_WARM": "0"})]
+        if not options.no_warm:
+            sides.append(Side(WARM, options.ours, 2, work, env={"CNI_PY_WARM": "1", "CNI_PY_WARM_MAX": "64"}))
+        sides.append(Side(GO, options.go, 3, work))
+        scale_sides = [
+            Side(IPT, options.ours, 4, work, env={"CNI_PY_WARM": "0"}, backend="iptables"),
+            Side(NFT, options.ours, 5, work, env={"CNI_PY_WARM": "0"}, backend="nftables"),
+            Side(GO, options.go, 6, work),
         ]
+        labels = tuple(side.label for side in sides)
+        optional = tuple(p for p in OPTIONAL if all(side.has(p) for side in sides))
+        for plugin in OPTIONAL:
+            if plugin not in optional:
+                print(f"bench: no {plugin} in every plugin dir: its rows are skipped", file=sys.stderr)
+        if not options.no_warm:
+            warm_up(options.ours)
+        runs = options.runs
+        steps: list[tuple[str, Callable[[], list[Case]]]] = [
+            ("VERSION", lambda: bench_version(sides, runs, PLUGINS + optional)),
+            ("host-local", lambda: bench_host_local(sides, runs)),
+            ("bridge", lambda: bench_bridge(sides, runs, ip_masq=False)),
+            ("bridge ipMasq", lambda: bench_bridge(sides, runs, ip_masq=True)),
+            ("chain", lambda: bench_chain(sides, runs)),
+            ("portmap", lambda: bench_chained(sides, runs, "portmap", 8, portmap_conf)),
+        ]
+        if "loopback" in optional:
+            steps.append(("loopback", lambda: bench_loopback(sides, runs)))
+        if "firewall" in optional:
+            steps.append(("firewall", lambda: bench_chained(sides, runs, "firewall", 9, firewall_conf)))
+        if "bandwidth" in optional:
+            steps.append(("bandwidth", lambda: bench_chained(sides, runs, "bandwidth", 10, bandwidth_conf)))
+        if options.concurrent > 0:
+            steps.append(("concurrent", lambda: bench_concurrent(sides, options.concurrent)))
+        cases: list[Case] = []
         for title, step in steps:
             print(f"bench: {title} ...", file=sys.stderr, flush=True)
             cases.extend(step())
-        warm_server(options.ours, "--warm-stop")
-    lines = table(cases, labels)
-    print("\n".join(lines))
-    os.makedirs(options.docs, exist_ok=True)
-    with open(os.path.join(options.docs, "benchmark.svg"), "w") as f:
-        f.write(svg_chart(cases, labels))
-    with open(os.path.join(options.docs, "benchmark.md"), "w") as f:
-        f.write(
-            "# Benchmark: our plugins beside the Go reference\n\n"
-            f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, by `make bench` "
-            f"({options.runs} runs per case, ours and Go alternating; whole processes, wall time; "
-            f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after).\n"
-            + (
-                "`python` runs through the warm server (launcher/warm, the default), `python-cold` with "
-                "CNI_PY_WARM=0 (a fresh process does all the work).\n"
-                if options.cold
-                else ""
-            )
-            + f"Ours: the PyInstaller build in `{os.path.relpath(options.ours, ROOT)}`; Go: Debian "
-            f"containernetworking-plugins in `{options.go}`; configs use cniVersion {CNI_VERSION}.\n"
-            "The chain is bridge (host-local IPAM, ipMasq) + tuning (one sysctl) + portmap (one mapping), "
-            "run through our libcni for both sides.\n\n"
-            + "\n".join(lines)
-            + "\n\n![medians](benchmark.svg)\n"
-        )
+        if not options.no_warm:
+            warm_server(options.ours, "--warm-stop")
+        scale = bench_scale(scale_sides, options.scale_runs, points) if points else {}
+    verdicts = report.main_targets(cases, COLD, WARM, GO, options.concurrent)
+    verdicts += report.scale_targets(scale, IPT, NFT, GO)
+    print("\n".join(report.table(cases, labels)))
+    if scale:
+        print()
+        print("\n".join(report.scale_table(scale, (IPT, NFT, GO))))
+    print()
+    print("\n".join(report.targets_table(verdicts)))
+    if options.docs:
+        write_docs(options.docs, options, labels, cases, verdicts, scale, (load_before, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":

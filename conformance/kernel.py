@@ -12,7 +12,9 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+from libcni.paths import DEFAULT_PATH
+
+TOOL_PATH = DEFAULT_PATH
 NETNS_DIR = "/run/netns"
 
 

@@ -9,6 +9,8 @@ import os
 import subprocess
 from collections.abc import Sequence
 
+from libcni.paths import DEFAULT_PATH
+
 _BUNDLE_VARS = ("LD_LIBRARY_PATH", "LD_PRELOAD")
 
 
@@ -19,7 +21,7 @@ def clean_env() -> dict[str, str]:
         env.pop(var, None)
         if original is not None:
             env[var] = original
-    env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    env.setdefault("PATH", DEFAULT_PATH)
     return env
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+from .quoting import go_quote
+
 MAX_CHAIN_LENGTH = 28
 CHAIN_PREFIX = "CNI-"
 
@@ -15,11 +17,6 @@ def sha512_hex(text: str) -> str:
 def format_chain_name(name: str, container_id: str, prefix: str = "") -> str:
     """("test", "1234") -> CNI-2bbe0c48b91a7d1b8a6753a8; prefix "DN-" -> CNI-DN-2bbe0c48b91a7d1b8a675."""
     return (CHAIN_PREFIX + prefix + sha512_hex(name + container_id))[:MAX_CHAIN_LENGTH]
-
-
-def go_quote(text: str) -> str:
-    """Go's %q for plain text: double quotes with \\ and \" escaped."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def format_comment(name: str, container_id: str) -> str:

@@ -19,7 +19,9 @@ outside its subnet, installed and removed with the masquerade rules, carrying th
 Go's DEL does not know these rules and leaves them behind (harmless: they only drop what is
 invalid anyway); our DEL and GC remove them, whoever made the masquerade rules.
 
-Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing. Teardown
+Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing; for iptables
+only the chain, POSTROUTING and filter FORWARD are listed (`iptables -S`), never the whole nat
+table, except by GC. Teardown
 and GC do not need the container IPs: iptables rules are found by their chain, nftables rules by
 their comment hash. That lets DEL clean up even when the netns is gone (Go leaks the rules then,
 containernetworking/plugins#810).
@@ -34,7 +36,8 @@ from dataclasses import dataclass
 from libcni.types.errors import CNIError, ErrCode
 
 from . import iptables, nft
-from .hashing import format_chain_name, format_comment, go_quote, sha512_hex
+from .hashing import format_chain_name, format_comment, sha512_hex
+from .quoting import go_quote
 
 TABLE = "cni_plugins_masquerade"
 CHAIN = "masq_checks"
@@ -88,7 +91,8 @@ def choose_backend(backend: str | None) -> str:
 
 @dataclass(frozen=True)
 class SavedTable:
-    """The nat table as iptables-save shows it: chain names and `-A ...` rule lines."""
+    """The nat table (or the chains of it that were read) as iptables-save shows it: chain names and
+    `-A ...` rule lines."""
 
     chains: frozenset[str]
     rules: tuple[str, ...]
@@ -103,6 +107,15 @@ class SavedTable:
             elif line.startswith("-A "):
                 rules.append(line)
         return cls(frozenset(chains), tuple(rules))
+
+    @classmethod
+    def of_chains(cls, listed: dict[str, list[str] | None]) -> SavedTable:
+        """From `iptables -S CHAIN` listings (None: the chain does not exist)."""
+        present = {name: rules for name, rules in listed.items() if rules is not None}
+        return cls(
+            frozenset(present),
+            tuple(f"-A {name} {rule}" for name, rules in present.items() for rule in rules),
+        )
 
     def jumps_to(self, chain: str, from_chain: str = "POSTROUTING") -> list[str]:
         return [r for r in self.rules if r.startswith(f"-A {from_chain} ") and r.endswith(f" -j {chain}")]
@@ -343,22 +356,45 @@ def _nft_delete(handles: dict[str, list[int]]) -> None:
         nft.apply(script)
 
 
-def _saved(ipv6: bool, table: str = "nat") -> SavedTable:
-    return SavedTable.parse(iptables.save(table, ipv6))
+def _saved(ipv6: bool) -> SavedTable:
+    """The whole nat table: only GC needs it (it looks for chains it does not know the names of)."""
+    return SavedTable.parse(iptables.save("nat", ipv6))
 
 
-def _saved_nat_and_filter(ipv6: bool) -> tuple[SavedTable, SavedTable]:
-    """Both tables, read at the same time."""
+Tables = dict[bool, "tuple[SavedTable, SavedTable] | iptables.IptablesError"]
+
+
+def _read_chains(chain: str, families: Sequence[bool]) -> Tables:
+    """Only `chain` and POSTROUTING of each family's nat table, and FORWARD of its filter table (the
+    INVALID drops), all side by side (`iptables -S`): what setup and teardown touch, so their cost
+    does not grow with the rest of the tables. (nat, filter) per family, or the first error."""
     from .command import run_parallel
 
-    tool = iptables.binary(ipv6) + "-save"
-    procs = run_parallel([([tool, "-t", "nat"], None), ([tool, "-t", "filter"], None)])
-    for proc in procs:
-        if proc.returncode != 0:
-            stderr = proc.stderr.decode(errors="replace").strip()
-            raise iptables.IptablesError(f"{tool} failed: {stderr}", proc.returncode, stderr)
-    nat, filt = (SavedTable.parse(p.stdout.decode(errors="replace")) for p in procs)
-    return nat, filt
+    requests = [(name, ipv6, "nat") for ipv6 in families for name in (chain, "POSTROUTING")]
+    requests += [("FORWARD", ipv6, "filter") for ipv6 in families]
+    procs = run_parallel([(iptables.list_argv(name, ipv6, table), None) for name, ipv6, table in requests])
+    listed = [iptables.parse_listing(name, proc) for (name, _, _), proc in zip(requests, procs, strict=True)]
+    out: Tables = {}
+    for n, ipv6 in enumerate(families):
+        nat = listed[2 * n : 2 * n + 2]
+        forward = listed[2 * len(families) + n]
+        error = next((r for r in [*nat, forward] if isinstance(r, iptables.IptablesError)), None)
+        if error is not None:
+            out[ipv6] = error
+            continue
+        out[ipv6] = (
+            SavedTable.of_chains(dict(zip((chain, "POSTROUTING"), nat, strict=True))),  # type: ignore[arg-type]
+            SavedTable.of_chains({"FORWARD": forward}),  # type: ignore[dict-item]
+        )
+    return out
+
+
+def _forward_chain(ipv6: bool) -> SavedTable:
+    """filter FORWARD alone (GC: the INVALID drops of stale containers)."""
+    (rules,) = iptables.list_chains([("FORWARD", ipv6)], "filter")
+    if isinstance(rules, iptables.IptablesError):
+        raise rules
+    return SavedTable.of_chains({"FORWARD": rules})
 
 
 def _by_family(cidrs: Sequence[str]) -> dict[bool, list[str]]:
@@ -377,8 +413,13 @@ def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, 
         return
     chain = format_chain_name(network, container_id)
     comment = format_comment(network, container_id)
-    for ipv6, family_cidrs in _by_family(cidrs).items():
-        nat, filt = _saved_nat_and_filter(ipv6)
+    by_family = _by_family(cidrs)
+    tables = _read_chains(chain, list(by_family))
+    for ipv6, family_cidrs in by_family.items():
+        found = tables[ipv6]
+        if isinstance(found, iptables.IptablesError):
+            raise found
+        nat, filt = found
         script = iptables_setup_script(nat, family_cidrs, chain, comment)
         script += iptables_invalid_setup(filt, family_cidrs, comment)
         if script:
@@ -389,9 +430,13 @@ def _teardown_iptables(network: str, container_id: str) -> list[str]:
     chain = format_chain_name(network, container_id)
     comment = format_comment(network, container_id)
     errors = []
+    tables = _read_chains(chain, (False, True))
     for ipv6 in (False, True):
         try:
-            nat, filt = _saved_nat_and_filter(ipv6)
+            found = tables[ipv6]
+            if isinstance(found, iptables.IptablesError):
+                raise found
+            nat, filt = found
             script = iptables_teardown_script(nat, chain) + iptables_invalid_teardown(filt, comment)
             if script:
                 iptables.restore(script, ipv6)
@@ -423,7 +468,7 @@ def gc(network: str, attachments: Iterable[tuple[str, str]]) -> None:
     errors: list[str] = []
     for ipv6 in (False, True):
         try:
-            saved, filt = _saved_nat_and_filter(ipv6)
+            saved, filt = _saved(ipv6), _forward_chain(ipv6)
             valid_ids = [cid for cid, _ in attachments]
             lines: list[str] = []
             for chain in iptables_stale_chains(saved, network, valid_ids):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
 
 from libcni.types.errors import CNIError, ErrCode
 
-from .command import run
+from .command import run, run_parallel
 
 
 class IptablesError(CNIError):
@@ -62,34 +63,42 @@ def save(table: str = "nat", ipv6: bool = False) -> str:
     return proc.stdout.decode(errors="replace")
 
 
-def chain_exists(chain: str, ipv6: bool = False, table: str = "nat") -> bool:
-    try:
-        iptables(["-S", chain], ipv6, table)
-    except IptablesError:
-        return False
-    return True
+def _missing_chain(exit_status: int, stderr: str) -> bool:
+    """`iptables -S CHAIN` of a chain that does not exist: "No chain/target/match by that name", or
+    (iptables-nft 1.8.9) "chain `X' in table `nat' is incompatible" with exit status 1."""
+    return exit_status == 1 and ("No chain/target/match by that name" in stderr or "incompatible" in stderr)
 
 
-def rule_exists(chain: str, rule: Sequence[str], ipv6: bool = False, table: str = "nat") -> bool:
-    try:
-        iptables(["-C", chain, *rule], ipv6, table)
-    except IptablesError:
-        return False
-    return True
+ChainRules = list[str] | None | IptablesError
 
 
-def append_unique(chain: str, rule: Sequence[str], ipv6: bool = False, table: str = "nat") -> None:
-    if not rule_exists(chain, rule, ipv6, table):
-        iptables(["-A", chain, *rule], ipv6, table)
+def list_argv(chain: str, ipv6: bool, table: str = "nat") -> list[str]:
+    return [binary(ipv6), "--wait", "-t", table, "-S", chain]
 
 
-def ensure_chain(chain: str, ipv6: bool = False, table: str = "nat") -> None:
-    if not chain_exists(chain, ipv6, table):
-        try:
-            iptables(["-N", chain], ipv6, table)
-        except IptablesError as err:
-            if "already exists" not in err.stderr:
-                raise
+def parse_listing(chain: str, proc: subprocess.CompletedProcess) -> ChainRules:
+    """The result of `list_argv(chain)`: the chain's rules as iptables-save prints them without the
+    leading `-A CHAIN `, None when the chain does not exist, or the error."""
+    stderr = proc.stderr.decode(errors="replace").strip()
+    if proc.returncode == 0:
+        head = f"-A {chain} "
+        text = proc.stdout.decode(errors="replace")
+        return [line[len(head) :] for line in text.splitlines() if line.startswith(head)]
+    if _missing_chain(proc.returncode, stderr):
+        return None
+    argv = " ".join(proc.args)
+    return IptablesError(
+        f"running [{argv}] failed: exit status {proc.returncode}: {stderr}", proc.returncode, stderr
+    )
+
+
+def list_chains(requests: Sequence[tuple[str, bool]], table: str = "nat") -> list[ChainRules]:
+    """`iptables -S CHAIN` for each (chain, ipv6), side by side (see parse_listing): only those
+    chains are read, so the cost does not grow with the rest of the table."""
+    argvs = [(list_argv(chain, ipv6, table), None) for chain, ipv6 in requests]
+    return [
+        parse_listing(chain, proc) for (chain, _), proc in zip(requests, run_parallel(argvs), strict=True)
+    ]
 
 
 def available(ipv6: bool = False) -> bool:

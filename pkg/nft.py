@@ -12,6 +12,7 @@ from typing import Any
 from libcni.types.errors import CNIError, ErrCode
 
 from .command import run
+from .quoting import go_quote as quote  # noqa: F401 - string literals in nft scripts (comments)
 
 NFT = "nft"
 
@@ -26,11 +27,6 @@ def apply(script: str) -> None:
     if proc.returncode != 0:
         message = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
         raise NftError(ErrCode.INTERNAL, f"nft failed: {message}")
-
-
-def check(script: str) -> bool:
-    """True when nft accepts the batch (dry run, nothing applied)."""
-    return run([NFT, "--check", "-f", "-"], stdin=script).returncode == 0
 
 
 def list_json(*what: str) -> list[dict[str, Any]] | None:
@@ -54,8 +50,3 @@ def rules(family: str, table: str, chain: str) -> list[dict[str, Any]]:
 def available() -> bool:
     """nftables is usable: the binary runs and can list the ruleset."""
     return run([NFT, "list", "tables"]).returncode == 0
-
-
-def quote(text: str) -> str:
-    """A string literal for nft scripts (comments)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,8 +1,9 @@
 """Findings (what went wrong) and counters (what was tried), shared by every stress part.
 
 A finding has a signature: the same bug found by 500 inputs is one finding with a count and
-the first reproducer. Signatures listed in KNOWN are bugs already reported (each has a test
-marked xfail in tests/stress/): they are shown, but do not fail the run.
+the first reproducer. Signatures listed in KNOWN are tolerated findings (each with its reason):
+they are shown, but do not fail the run. Fixed bugs leave KNOWN and keep a test in
+tests/stress/test_known_issues.py that must pass.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-# signature regex -> why it is tolerated for now (the xfail test in tests/stress/test_known_issues.py)
+# signature regex -> why it is tolerated
 KNOWN: dict[str, str] = {
     # not a bug
     r"CHECK after a successful ADD: code 999 Bridge interface .* Promisc Mode": (

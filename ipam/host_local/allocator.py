@@ -19,7 +19,7 @@ class AllocationError(Exception):
 
     def __init__(self, kind: str, text: str) -> None:
         super().__init__(text)
-        self.kind = kind  # "gateway", "taken", "duplicate", "exhausted"
+        self.kind = kind  # "gateway", "taken", "duplicate", "outside", "exhausted"
 
 
 class Reservations(Protocol):

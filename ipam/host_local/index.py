@@ -150,10 +150,6 @@ class Index:
             rows = self._db.execute("SELECT ip FROM alloc WHERE id=? AND ifname=?", (container_id, ifname))
         return [r[0] for r in rows]
 
-    def owner_of(self, ip: str) -> Owner | None:
-        row = self._db.execute("SELECT id, ifname FROM alloc WHERE ip=?", (ip,)).fetchone()
-        return (row[0], row[1]) if row else None
-
     def all_ips(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT ip FROM alloc")]
 

@@ -20,11 +20,12 @@ import _socket
 import os
 import sys
 
+from libcni.paths import DEFAULT_PATH
+
 from . import protocol
 from .context import ROOT, address
 
 SERVED = frozenset({"bridge", "host-local", "tuning", "portmap"})
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def enabled(env=os.environ) -> bool:

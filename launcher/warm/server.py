@@ -396,7 +396,7 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
             other.close()  # the other workers' clients must see their end of stream, not ours
         os.close(server.wake_read)
         os.close(server.wake_write)
-        gc.unfreeze()
+        gc.unfreeze()  # this short-lived worker collects again (the server froze its preloaded heap)
         conn.setblocking(True)
         conn.settimeout(protocol.REQUEST_TIMEOUT)
         status = dict(server.status(), pid=os.getppid(), worker=os.getpid())

@@ -1,10 +1,11 @@
-"""The iptables backend: read each family's nat table once, apply one iptables-restore batch per
-family. iptables and ip6tables are independent, so both families run side by side."""
+"""The iptables backend: read the few chains a change touches (`iptables -S CHAIN`, never the whole nat
+table, so the cost stays flat however many rules kube-proxy keeps there), apply one
+`iptables-restore --noflush` batch per family. iptables and ip6tables are independent, so both
+families run side by side."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from libcni.types.errors import CNIError, ErrCode
 from pkg import iptables
@@ -21,29 +22,24 @@ def family_label(family: int) -> str:
     return "ipv6" if family == 6 else "ipv4"
 
 
-def snapshots(families: tuple[int, ...], with_raw: bool = False) -> dict[int, rules.NatTable | CNIError]:
-    """`iptables-save -t nat` of each family; an error where that family is unusable. With
-    `with_raw`, also (at the same time) the IPv4 raw table's text under key 0 (None if unreadable)."""
-    argvs = [([iptables.binary(f == 6) + "-save", "-t", "nat"], None) for f in families]
-    procs = run_parallel(argvs + ([(["iptables-save", "-t", "raw"], None)] if with_raw else []))
-    out: dict = {}
-    if with_raw:
-        raw = procs.pop()
-        out[0] = raw.stdout.decode(errors="replace") if raw.returncode == 0 else None
-    for family, proc in zip(families, procs, strict=True):
-        if proc.returncode == 0:
-            out[family] = rules.NatTable.parse(proc.stdout.decode(errors="replace"))
+def read(families: tuple[int, ...], names: list[str]) -> dict[int, rules.NatTable | CNIError]:
+    """The named chains of each family's nat table (`iptables -S CHAIN`, all side by side; never the
+    whole table); an error where that family is unusable."""
+    listed = iptables.list_chains([(name, f == 6) for f in families for name in names])
+    out: dict[int, rules.NatTable | CNIError] = {}
+    for n, family in enumerate(families):
+        found = listed[n * len(names) : (n + 1) * len(names)]
+        error = next((r for r in found if isinstance(r, iptables.IptablesError)), None)
+        if error is not None:
+            out[family] = CNIError(ErrCode.INTERNAL, error.msg)
         else:
-            stderr = proc.stderr.decode(errors="replace").strip()
-            out[family] = CNIError(
-                ErrCode.INTERNAL, f"{proc.args[0]} failed: exit status {proc.returncode}: {stderr}"
-            )
+            out[family] = rules.NatTable.of_chains(dict(zip(names, found, strict=True)))  # type: ignore[arg-type]
     return out
 
 
-def usable_snapshots(families: tuple[int, ...] = FAMILIES) -> dict[int, rules.NatTable]:
+def usable_tables(families: tuple[int, ...], names: list[str]) -> dict[int, rules.NatTable]:
     """Go's maybeGetIptables for each family: an error only when none is usable."""
-    found = snapshots(families)
+    found = read(families, names)
     usable = {f: t for f, t in found.items() if isinstance(t, rules.NatTable)}
     if not usable:
         reasons = ", ".join(f"({iptables.binary(f == 6)}) {found[f]}" for f in families)
@@ -60,14 +56,15 @@ def failed_line(stderr: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def restore_argv(family: int) -> list[str]:
+    return [iptables.binary(family == 6) + "-restore", "--noflush", "--wait"]
+
+
 def restore_all(batches: dict[int, Batch]) -> dict[int, str]:
     """Apply each family's batch (`iptables-restore --noflush`); the error text of those that failed,
     naming the batch line it refers to."""
     families = tuple(batches)
-    argvs = [
-        ([iptables.binary(f == 6) + "-restore", "--noflush", "--wait"], "\n".join(batches[f]) + "\n")
-        for f in families
-    ]
+    argvs = [(restore_argv(f), "\n".join(batches[f]) + "\n") for f in families]
     errors: dict[int, str] = {}
     for family, proc in zip(families, run_parallel(argvs), strict=True):
         if proc.returncode == 0:
@@ -97,13 +94,54 @@ def needs_localnet_guard(conf: PortMapConfig, families) -> bool:
     return conf.snat and 4 in families
 
 
+def probe_shared(
+    conf: PortMapConfig, families: tuple[int, ...], guard: list[str] | None = None
+) -> dict[int, tuple[bool, iptables.ChainRules]]:
+    """For each family, side by side: whether every shared rule is already there (one
+    `iptables-restore` of `-C` lines) and the rules of CNI-HOSTPORT-DNAT (stale jumps to the
+    container's chain). Two processes per family instead of a listing of six chains. With a
+    `guard` list, also (at the same time) the IPv4 raw PREROUTING chain, whose route_localnet guard
+    lines still missing are appended to it (localnet.iptables_guard_batch)."""
+    check = "\n".join(rules.shared_check_batch(conf)) + "\n"
+    commands: list[tuple[list[str], str | None]] = []
+    for family in families:
+        commands += [
+            (restore_argv(family), check),
+            (iptables.list_argv(rules.TOP_LEVEL_DNAT_CHAIN, family == 6), None),
+        ]
+    if guard is not None:
+        commands.append((iptables.list_argv("PREROUTING", False, "raw"), None))
+    procs = run_parallel(commands)
+    if guard is not None:
+        raw = procs.pop()
+        if raw.returncode == 0:
+            from .localnet import iptables_guard_batch
+
+            guard += iptables_guard_batch(raw.stdout.decode(errors="replace"))
+    return {
+        family: (
+            procs[2 * n].returncode == 0,
+            iptables.parse_listing(rules.TOP_LEVEL_DNAT_CHAIN, procs[2 * n + 1]),
+        )
+        for n, family in enumerate(families)
+    }
+
+
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     by_family = {net.family: net for net in nets}
-    guard = needs_localnet_guard(conf, by_family)
-    tables = snapshots(tuple(by_family), with_raw=guard)
-    raw = tables.pop(0, None)
+    guard: list[str] | None = [] if needs_localnet_guard(conf, by_family) else None
+    probed = probe_shared(conf, tuple(by_family), guard)
     batches: dict[int, Batch] = {}
-    for family, table in tables.items():
+    unknown = tuple(f for f, (present, dnat) in probed.items() if not present or not isinstance(dnat, list))
+    tables = read(unknown, rules.add_reads(conf)) if unknown else {}
+    for family, (_, dnat) in probed.items():
+        if family not in unknown:
+            table = rules.NatTable.of_chains({rules.TOP_LEVEL_DNAT_CHAIN: dnat})  # type: ignore[dict-item]
+            batches[family] = rules.add_batch(
+                conf, container_id, by_family[family], table, shared_present=True
+            )
+            continue
+        table = tables[family]
         if isinstance(table, CNIError):
             raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {table.msg}")
         missing = rules.missing_shared_chains(conf, table)
@@ -112,10 +150,8 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
             for name in missing:
                 table.chains.setdefault(name, [])
         batches[family] = rules.add_batch(conf, container_id, by_family[family], table)
-    if guard and isinstance(raw, str):
-        from .localnet import iptables_guard_batch
-
-        batches[4] += iptables_guard_batch(raw)
+    if guard and 4 in batches:
+        batches[4] += guard
     errors = restore_all(batches)
     if errors:
         done = tuple(f for f in batches if f not in errors)
@@ -127,33 +163,46 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
         raise CNIError(ErrCode.INTERNAL, f"unable to setup DNAT: {next(iter(errors.values()))}")
 
 
-def _apply_per_family(
-    families: tuple[int, ...], render: Callable[[rules.NatTable], Batch | None], what: str
-) -> None:
-    batches = {}
-    for family, table in usable_snapshots(families).items():
-        batch = render(table)
-        if batch is not None:
-            batches[family] = batch
+def _apply(batches: dict[int, Batch], what: str) -> None:
     errors = restore_all(batches) if batches else {}
     for family, text in errors.items():
         raise CNIError(ErrCode.INTERNAL, f"could not {what} {family_label(family)} dnat: {text}")
 
 
 def unforward(conf: PortMapConfig, container_id: str, families: tuple[int, ...] = FAMILIES) -> None:
-    _apply_per_family(families, lambda table: rules.del_batch(conf.name, container_id, table), "teardown")
+    tables = usable_tables(families, rules.del_reads(conf.name, container_id))
+    legacy = tuple(
+        f for f, t in tables.items() if t.has_chain(rules.old_snat_chain_name(conf.name, container_id))
+    )
+    for family, table in (read(legacy, [rules.OLD_TOP_LEVEL_SNAT_CHAIN]) if legacy else {}).items():
+        if isinstance(table, rules.NatTable):
+            tables[family].chains.update(table.chains)
+    batches = {}
+    for family, table in tables.items():
+        batch = rules.del_batch(conf.name, container_id, table)
+        if batch is not None:
+            batches[family] = batch
+    _apply(batches, "teardown")
 
 
 def gc(conf: PortMapConfig) -> None:
-    _apply_per_family(
-        FAMILIES, lambda table: rules.gc_batch(conf.name, conf.valid_container_ids, table), "garbage-collect"
-    )
+    """Only CNI-HOSTPORT-DNAT is read: a jump to a chain proves it exists, and teardown needs no more."""
+    batches = {}
+    for family, table in usable_tables(FAMILIES, [rules.TOP_LEVEL_DNAT_CHAIN]).items():
+        for saved in list(table.chains.get(rules.TOP_LEVEL_DNAT_CHAIN, [])):
+            target = rules.jump_target(saved)
+            if target is not None:
+                table.chains.setdefault(target, [])
+        batch = rules.gc_batch(conf.name, conf.valid_container_ids, table)
+        if batch is not None:
+            batches[family] = batch
+    _apply(batches, "garbage-collect")
 
 
 def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     chain = rules.dnat_chain_name(conf.name, container_id)
     for net in nets:
-        table = usable_snapshots((net.family,))[net.family]
+        table = usable_tables((net.family,), [chain])[net.family]
         what = f"could not check {family_label(net.family)} dnat"
         if not table.has_chain(chain):
             raise CNIError(ErrCode.INTERNAL, f"{what}: chain {chain} not found in iptables table nat")

@@ -12,9 +12,10 @@ Names, comments and rule order are Go's, so either implementation can clean up a
     POSTROUTING (first): -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ
     CNI-HOSTPORT-MASQ:   -m mark --mark 0x2000/0x2000 -j MASQUERADE
 
-Each change is one `iptables-restore --noflush` batch built from an `iptables-save -t nat`
-snapshot: the container's chain is declared (which creates or flushes it) and refilled, stale
-jumps to it are deleted by their saved text, and shared rules are appended only when missing.
+Each change is one `iptables-restore --noflush` batch per family, built from a listing of only the
+chains it touches (`iptables -S CHAIN`, never the whole table, which kube-proxy fills with tens of
+thousands of rules): the container's chain is declared (which creates or flushes it) and refilled,
+stale jumps to it are deleted by their saved text, and shared rules are appended only when missing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from pkg.hashing import format_chain_name
+from pkg.quoting import restore_token
 
 from .config import ContainerNet, PortMapConfig
 
@@ -168,14 +170,20 @@ def shared_chains(conf: PortMapConfig) -> list[Chain]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading `iptables-save -t nat`
+# Reading the nat table (some of its chains, or all of it as `iptables-save -t nat` prints it)
 
 
 @dataclass
 class NatTable:
-    """The nat table as iptables-save printed it: chains and each chain's rules (saved text)."""
+    """Chains of the nat table that were read, each with its rules as iptables-save prints them.
+    A chain that was not read is absent, as is one that does not exist."""
 
     chains: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of_chains(cls, listed: dict[str, list[str] | None]) -> NatTable:
+        """From `iptables -S CHAIN` listings (None: the chain does not exist)."""
+        return cls({name: rules for name, rules in listed.items() if rules is not None})
 
     @classmethod
     def parse(cls, text: str) -> NatTable:
@@ -211,6 +219,15 @@ class NatTable:
             for saved in rules
             if pattern.search(saved)
         ]
+
+
+_JUMP = re.compile(r"(?:^|\s)-[jg] (\S+)")
+
+
+def jump_target(saved: str) -> str | None:
+    """The chain (or target) a saved rule jumps or goes to."""
+    found = _JUMP.search(saved)
+    return found.group(1) if found else None
 
 
 def saved_tokens(saved: str) -> Rule:
@@ -270,20 +287,34 @@ def rule_signature(tokens: Rule) -> frozenset[tuple[str, ...]]:
 # Batches
 
 
-def quote(token: str) -> str:
-    """A token for iptables-restore, which splits on blanks and knows double quotes with \\" inside."""
-    if token and not any(c.isspace() or c in "\"'\\" for c in token):
-        return token
-    return '"' + token.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def rule_line(command: str, chain: str, rule: Rule, position: int | None = None) -> str:
     head = [command, chain] if position is None else [command, chain, str(position)]
-    return " ".join([*head, *(quote(t) for t in rule)])
+    return " ".join([*head, *(restore_token(t) for t in rule)])
 
 
 def batch(lines: list[str]) -> list[str]:
     return ["*nat", *lines, "COMMIT"]
+
+
+def add_reads(conf: PortMapConfig) -> list[str]:
+    """The chains an ADD reads: the shared ones and the chains with their entry rules (the container's
+    own chain is only jumped to from CNI-HOSTPORT-DNAT, which is one of them)."""
+    names: list[str] = []
+    for chain in shared_chains(conf):
+        for name in (chain.name, *chain.entry_chains):
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def del_reads(network: str, container_id: str) -> list[str]:
+    """The chains a DEL reads first: the container's chain with its entry chain, and its legacy SNAT
+    chain (whose entry chain CNI-HOSTPORT-SNAT is read only when that one exists)."""
+    return [
+        dnat_chain_name(network, container_id),
+        TOP_LEVEL_DNAT_CHAIN,
+        old_snat_chain_name(network, container_id),
+    ]
 
 
 def missing_shared_chains(conf: PortMapConfig, table: NatTable) -> list[str]:
@@ -291,10 +322,23 @@ def missing_shared_chains(conf: PortMapConfig, table: NatTable) -> list[str]:
     return [c.name for c in shared_chains(conf) if not table.has_chain(c.name)]
 
 
-def add_batch(conf: PortMapConfig, container_id: str, net: ContainerNet, table: NatTable) -> list[str]:
-    """Set up one family: shared rules appended if missing, the container's chain rewritten whole."""
+def shared_check_batch(conf: PortMapConfig) -> list[str]:
+    """`-C` lines for every shared rule and entry rule: iptables-restore succeeds only when all are
+    there (the usual case once a host has one container), which saves reading those chains."""
     lines: list[str] = []
     for chain in shared_chains(conf):
+        lines += [rule_line("-C", chain.name, rule) for rule in chain.rules]
+        lines += [rule_line("-C", entry_chain, rule) for entry_chain, rule in chain.entries()]
+    return batch(lines)
+
+
+def add_batch(
+    conf: PortMapConfig, container_id: str, net: ContainerNet, table: NatTable, shared_present: bool = False
+) -> list[str]:
+    """Set up one family: shared rules appended if missing (`shared_present`: known to be all there),
+    the container's chain rewritten whole."""
+    lines: list[str] = []
+    for chain in [] if shared_present else shared_chains(conf):
         for rule in chain.rules:
             if not table.has_rule(chain.name, rule):
                 lines.append(rule_line("-A", chain.name, rule))

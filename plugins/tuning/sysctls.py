@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterable, Mapping
 
 from libcni.types.errors import CNIError, ErrCode
-from pkg.hashing import go_quote
+from pkg.quoting import go_quote
 
 PROC_SYS = "/proc/sys"
 NET_ROOT = "/proc/sys/net/"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from pkg.quoting import restore_token
 from plugins.portmap import iptables_rules as ipt
 from plugins.portmap import nft_rules as nft
 from plugins.portmap.config import ContainerNet, parse_config
@@ -196,9 +197,9 @@ def test_del_and_gc_batches():
 
 
 def test_quoting_for_restore():
-    assert ipt.quote("plain") == "plain"
-    assert ipt.quote('dnat name: "n" id: "c"') == '"dnat name: \\"n\\" id: \\"c\\""'
-    assert ipt.quote("") == '""'
+    assert restore_token("plain") == "plain"
+    assert restore_token('dnat name: "n" id: "c"') == '"dnat name: \\"n\\" id: \\"c\\""'
+    assert restore_token("") == '""'
 
 
 GO_NFT_V4 = """

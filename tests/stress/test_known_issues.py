@@ -1,6 +1,6 @@
-"""Bugs the stress runs found in code other areas own, each shown by a failing test marked xfail
-(strict=False: a fix turns it into XPASS, the suite stays green). The stress report lists the same
-issues as "known" (stress/findings.py KNOWN). None of these needs the kernel."""
+"""Bugs the stress runs found in code other areas own, one test each. All are fixed, so every test
+must pass: a regression fails the suite (and the stress run, which no longer lists them as known in
+stress/findings.py KNOWN). None of these needs the kernel."""
 
 from __future__ import annotations
 
