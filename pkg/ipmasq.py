@@ -17,7 +17,10 @@ outside its subnet, installed and removed with the masquerade rules, carrying th
 - nftables: chain `drop_invalid` (filter, hook forward) of the same table,
   `<ip> saddr <ip> <ip> daddr != <subnet> ct state invalid drop`.
 Go's DEL does not know these rules and leaves them behind (harmless: they only drop what is
-invalid anyway); our DEL and GC remove them, whoever made the masquerade rules.
+invalid anyway); our DEL and GC remove them, whoever made the masquerade rules, and each of our
+setups removes, best effort, the drops whose masquerade is gone (no POSTROUTING jump to their
+chain; in nftables no masq_checks rule with their comment): Go's DEL leaves at most one behind
+until the next setup.
 
 Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing; for iptables
 only the chain, POSTROUTING and filter FORWARD are listed (`iptables -S`), never the whole nat
@@ -275,6 +278,20 @@ def iptables_invalid_teardown(saved: SavedTable, comment: str) -> list[str]:
     return ["*filter", *lines, "COMMIT"] if lines else []
 
 
+def iptables_invalid_orphans(filt: SavedTable, postrouting: SavedTable, own_comment: str) -> list[str]:
+    """A `*filter` section deleting the INVALID drops whose container has no masquerade any more
+    (no POSTROUTING jump to the chain its comment names: a Go DEL removed the masquerade and knew
+    nothing of the drop). Ours is skipped: its jump is being added in the same change."""
+    lines = []
+    for rule, comment in _invalid_drops(filt):
+        parsed = parse_go_comment(comment)
+        if comment == own_comment or parsed is None:
+            continue
+        if not postrouting.jumps_to(format_chain_name(*parsed)):
+            lines.append("-D" + rule[2:])
+    return ["*filter", *lines, "COMMIT"] if lines else []
+
+
 def iptables_invalid_stale(saved: SavedTable, network: str, valid_ids: Iterable[str]) -> list[str]:
     """A `*filter` section deleting the INVALID drops of `network`'s containers not in `valid_ids`."""
     valid = set(valid_ids)
@@ -408,8 +425,21 @@ def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, 
     """Masquerade traffic from each `cidrs` IP to anything outside its subnet."""
     chosen = choose_backend(backend)
     if chosen == "nftables":
-        stale = _handles_with_prefix(hash_for_instance(network, ifname, container_id))
+        listed = _nft_rules()
+        prefix = hash_for_instance(network, ifname, container_id)
+        stale = _handles(listed, lambda comment: comment.startswith(prefix))
         nft.apply(nft_setup_script(cidrs, network, ifname, container_id, stale[CHAIN], stale[INVALID_CHAIN]))
+        masqueraded = {str(r.get("comment", "")) for r in listed[CHAIN]}
+        orphans = [
+            r["handle"]
+            for r in listed[INVALID_CHAIN]
+            if not str(r.get("comment", "")).startswith(prefix) and r.get("comment") not in masqueraded
+        ]
+        if orphans:  # best effort, as for iptables
+            try:
+                nft.apply(nft_delete_script(orphans, INVALID_CHAIN))
+            except CNIError:
+                pass
         return
     chain = format_chain_name(network, container_id)
     comment = format_comment(network, container_id)
@@ -424,6 +454,12 @@ def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, 
         script += iptables_invalid_setup(filt, family_cidrs, comment)
         if script:
             iptables.restore(script, ipv6)
+        orphans = iptables_invalid_orphans(filt, nat, comment)
+        if orphans:  # best effort: a concurrent setup may be removing the same ones
+            try:
+                iptables.restore(orphans, ipv6)
+            except CNIError:
+                pass
 
 
 def _teardown_iptables(network: str, container_id: str) -> list[str]:
@@ -437,7 +473,8 @@ def _teardown_iptables(network: str, container_id: str) -> list[str]:
             if isinstance(found, iptables.IptablesError):
                 raise found
             nat, filt = found
-            script = iptables_teardown_script(nat, chain) + iptables_invalid_teardown(filt, comment)
+            # The drop first: a drop without its masquerade counts as a Go leftover (setup above).
+            script = iptables_invalid_teardown(filt, comment) + iptables_teardown_script(nat, chain)
             if script:
                 iptables.restore(script, ipv6)
         except CNIError as err:

@@ -5,6 +5,7 @@ carries the container's address as its source, and data still flows (masqueraded
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -52,3 +53,23 @@ def test_no_packet_leaves_with_the_container_address(backend, topo):
     a.delete()  # the drop rules go with the masquerade rules
     listing = topo.host.run("iptables-save") + topo.host.run("nft", "list", "ruleset")
     assert a.ip not in listing
+
+
+def test_a_go_del_leaves_at_most_one_drop_until_our_next_setup(topo):
+    """Interop: Go's DEL removes the masquerade it knows and leaves our drop (it only drops what is
+    invalid); our next setup on the node removes drops whose masquerade is gone, our GC too."""
+    from tests.harness import GO_PLUGIN_DIR, PluginRunner
+
+    if not os.path.isfile(os.path.join(GO_PLUGIN_DIR, "bridge")):
+        pytest.skip("Go reference plugins not installed")
+    go = PluginRunner(GO_PLUGIN_DIR, topo.host)
+    a = topo.attach(cniVersion="1.0.0")  # Go 1.1.1 stops at 1.0.0
+    assert a.ip in topo.host.run("iptables-save", "-t", "filter")
+    go.run("bridge", "DEL", dict(a.conf, prevResult=a.result), container_id=a.id, netns=a.ns.path).ok()
+    assert "CNI-" not in topo.host.run("iptables-save", "-t", "nat").replace("CNI-HOSTPORT", "")
+    assert a.ip in topo.host.run("iptables-save", "-t", "filter")  # Go's DEL knows nothing of it
+    b = topo.attach(cniVersion="1.0.0")
+    forward = topo.host.run("iptables-save", "-t", "filter")
+    assert a.id not in forward and b.id in forward
+    b.delete()
+    assert "INVALID" not in topo.host.run("iptables-save", "-t", "filter")
