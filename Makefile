@@ -32,6 +32,8 @@ test-unit: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) -m libcni.schemagen --check
 
 # The call path's decoding tables (schema.py modules), generated from the pydantic models.
 schemas: setup

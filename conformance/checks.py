@@ -618,3 +618,68 @@ class Stderr(Check):
         if self.contains not in outcome.stderr:
             return [f"stderr {outcome.stderr[:200]!r} does not contain {self.contains!r}"]
         return []
+
+
+# --- traffic control ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Qdisc(Check):
+    """A qdisc on a device (read with `tc -j -d qdisc show`): its kind at the root (or, with
+    ingress=True, the ingress qdisc), and for a tbf its rate in bytes/s and latency in µs."""
+
+    ns: str
+    dev: Any
+    kind: str
+    present: bool = True
+    ingress: bool = False
+    rate: int | None = None
+    latency: int | None = None
+
+    def evaluate(self, ctx, outcome) -> list[str]:
+        ns = ctx.ns(self.ns)
+        dev = ctx.resolve(self.dev)
+        if ns.link(dev) is None:
+            return [] if not self.present else [f"{self.ns}: no device {dev}"]
+        qdiscs = ns.qdiscs(dev)
+        found = [
+            q
+            for q in qdiscs
+            if q.get("kind") == self.kind
+            and (q.get("parent") == "ffff:fff1" if self.ingress else q.get("root"))
+        ]
+        if not self.present:
+            return [f"{self.ns}: {dev} still has a {self.kind} qdisc"] if found else []
+        if not found:
+            return [f"{self.ns}: {dev} has no {self.kind} qdisc (have {[q.get('kind') for q in qdiscs]})"]
+        options = found[0].get("options", {})
+        problems = []
+        for key, want, got in (
+            ("rate", self.rate, options.get("rate")),
+            ("lat", self.latency, options.get("lat")),
+        ):
+            if want is not None and got != want:
+                problems.append(f"{self.ns}: {dev} {self.kind} {key}={got!r}, expected {want!r}")
+        return problems
+
+
+@dataclass(frozen=True)
+class Redirect(Check):
+    """The ingress of `dev` has a filter whose actions redirect every packet to `to` (mirred)."""
+
+    ns: str
+    dev: Any
+    to: Any
+    present: bool = True
+
+    def evaluate(self, ctx, outcome) -> list[str]:
+        ns = ctx.ns(self.ns)
+        dev, to = ctx.resolve(self.dev), ctx.resolve(self.to)
+        filters = ns.ingress_filters(dev)
+        actions = [a for f in filters for a in f.get("options", {}).get("actions", [])]
+        redirects = [a for a in actions if a.get("kind") == "mirred" and a.get("to_dev") == to]
+        found = bool(redirects) and len(redirects) == len(actions)
+        if found != self.present:
+            what = "no" if self.present else "a"
+            return [f"{self.ns}: {dev} has {what} ingress redirect to {to} (actions: {actions})"]
+        return []

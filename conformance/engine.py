@@ -85,6 +85,7 @@ class Names:
             out[f"dn_chain{suffix}"] = chain_name(net, cid, "DN-")
             out[f"masq_chain{suffix}"] = chain_name(net, cid)
             out[f"masq_comment{suffix}"] = f'name: "{net}" id: "{cid}"'
+            out[f"ifb{suffix}"] = ("bwp" + hashlib.sha512((net + cid).encode()).hexdigest())[:15]
         return out
 
     def netns_name(self, which: str) -> str:

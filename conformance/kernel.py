@@ -114,6 +114,18 @@ class Netns:
     def routes(self, family: int = 4) -> list[dict]:
         return self._cached(f"routes{family}", ["ip", "-j", f"-{family}", "route", "show", "table", "all"])
 
+    def qdiscs(self, dev: str) -> list[dict]:
+        """`tc -j -d qdisc show dev DEV` ([] when there is no such device)."""
+        if self.link(dev) is None:
+            return []
+        return self._cached(f"qdiscs:{dev}", ["tc", "-j", "-d", "qdisc", "show", "dev", dev])
+
+    def ingress_filters(self, dev: str) -> list[dict]:
+        """`tc -j filter show dev DEV ingress` ([] when there is no such device)."""
+        if self.link(dev) is None:
+            return []
+        return self._cached(f"filters:{dev}", ["tc", "-j", "filter", "show", "dev", dev, "ingress"])
+
     def sysctl(self, key: str) -> str | None:
         path = sysctl_path(key)
         cache_key = "sysctl:" + path

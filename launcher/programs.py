@@ -4,6 +4,7 @@ ENTRIES: dict[str, str] = {
     "bridge": "plugins.bridge",
     "tuning": "plugins.tuning",
     "portmap": "plugins.portmap",
+    "bandwidth": "plugins.bandwidth",
     "host-local": "ipam.host_local",
     "cnitool": "libcni.cnitool",
 }

@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 DEFAULT_NET_DIR = "/etc/cni/net.d"
 DEFAULT_TIMEOUT = 120.0
@@ -107,22 +107,23 @@ def netns_alive(path: str) -> bool:
     if not path:
         return False
     from libcni.netns import check_netns_path
+    from libcni.types.errors import CNIError
 
     try:
         check_netns_path(path)
-    except Exception:
+    except CNIError:  # missing, unreadable or not a netns
         return False
     return True
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors exit 1, as every error of Go's tool
+    def error(self, message: str) -> NoReturn:  # usage errors exit 1, as every error of Go's tool
         self.print_usage(sys.stderr)
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-i", "--ifname", help="interface name (default: $CNI_IFNAME, else eth0)")
     common.add_argument(
         "--cache-dir", help="result cache directory (default: $CNI_CACHE_DIR, else /var/lib/cni)"
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         raise SystemExit(130) from None
-    except Exception as err:  # every failure: its text on stderr, exit 1 (as Go's tool)
+    except Exception as err:  # noqa: BLE001 - every failure: its text on stderr, exit 1 (as Go's tool)
         from .types.errors import CNIError
 
         known = (UsageError, CNIError, OSError, ValueError)

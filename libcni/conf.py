@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import gojson
+from .types.errors import CNIError
 from .types.version import CURRENT, parse_version
 
 
@@ -326,7 +327,7 @@ def _go_type_name(value: Any) -> str:
 def _greater_than(version: str, other: str) -> bool:
     try:
         return parse_version(version) > parse_version(other)
-    except Exception as err:
+    except CNIError as err:
         raise ValueError(str(err)) from None
 
 

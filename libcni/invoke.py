@@ -95,13 +95,13 @@ def exec_plugin(
             stderr.decode(errors="replace").strip(),
         ) from None
     if proc.returncode != 0:
-        err = plugin_error(stdout, stderr, proc.returncode)
-        err.stderr = stderr  # type: ignore[attr-defined]  # kept for callers that want the logs
+        failure = plugin_error(stdout, stderr, proc.returncode)
+        failure.stderr = stderr  # type: ignore[attr-defined]  # kept for callers that want the logs
         # A plugin that reported a proper error object may still have logged why: pass that on
         # like a success's logs (without an error object the text is already in the message).
         if stdout.strip() and stderr and stderr_sink is not None:
             stderr_sink(stderr)
-        raise err
+        raise failure
     if stderr and stderr_sink is not None:
         stderr_sink(stderr)
     return stdout

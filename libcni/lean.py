@@ -58,7 +58,7 @@ class Record:
         return type(self)(**values)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.field_values() == other.field_values()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self.field_values() == other.field_values()
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -82,7 +82,7 @@ class Model:
 
     __slots__ = ("name", "record", "fields", "_keys", "_exact")
 
-    def __init__(self, name: str, record: type, fields: tuple) -> None:
+    def __init__(self, name: str, record: type[Record], fields: tuple) -> None:
         self.name = name
         self.record = record
         self.fields = fields
@@ -92,7 +92,7 @@ class Model:
             record._model = self
 
 
-def model(name: str, fields: tuple, base: type = Record) -> Model:
+def model(name: str, fields: tuple, base: type[Record] = Record) -> Model:
     """A table whose record class is a new plain subclass of `base`."""
     return Model(name, type(name, (base,), {}), fields)
 
@@ -167,7 +167,7 @@ def _record(table: Model, data: Any, loc: tuple) -> Any:
             alias = keys.get(fold(key))
             if alias is not None:
                 given[alias] = value
-    record = table.record.__new__(table.record)
+    record = object.__new__(table.record)
     for name, key, kind, default in table.fields:
         if key in given:
             value = _value(kind, given[key], (*loc, key))

@@ -56,6 +56,11 @@ SCHEMAS: dict[str, tuple[str, list[str], dict[str, str]]] = {
         ["PortMapConf"],
         {"PortMapConf": "libcni.types.netconf:NetConfRecord"},
     ),
+    "plugins.bandwidth.schema": (
+        "plugins.bandwidth.models",
+        ["BandwidthConf"],
+        {"BandwidthConf": "libcni.types.netconf:NetConfRecord"},
+    ),
     "ipam.host_local.schema": (
         "ipam.host_local.models",
         ["HostLocalNetConf"],
@@ -144,7 +149,7 @@ class _Writer:
             return f'("value", {value!r})'
         raise SystemExit(f"schemagen: unsupported default {value!r}")
 
-    def model(self, cls: type, records: dict[str, str]) -> str:
+    def model(self, cls: type[BaseModel], records: dict[str, str]) -> str:
         owner = self.owners.get(cls, self.out_module)
         if owner != self.out_module:
             return self.need(owner, cls.__name__)

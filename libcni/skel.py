@@ -204,10 +204,10 @@ def dispatch(plugin: Plugin, env: Mapping[str, str], read_stdin: Callable[[], by
             if command == "" and plugin.about_text:
                 text = f"{plugin.about_text}\nCNI protocol versions supported: {', '.join(plugin.versions)}\n"
                 return Outcome(stderr=text.encode())
-            err = CNIError(
+            absent = CNIError(
                 ErrCode.INVALID_ENVIRONMENT_VARIABLES, f"required env variables [{','.join(missing)}] missing"
             )
-            return _error(err, CURRENT)
+            return _error(absent, CURRENT)
         if command == "VERSION":
             return _version_reply(plugin.versions)
         try:

@@ -10,11 +10,11 @@ import ctypes
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from libcni.netns import NetNSNotFound, check_netns_path
 from libcni.types.errors import CNIError, ErrCode
 
+TYPE_CHECKING = False  # `typing` costs ~3 ms of every cold call that opens a netns
 if TYPE_CHECKING:  # pragma: no cover
     from pkg.netlink import Rtnl
 

@@ -18,8 +18,15 @@ from libcni.skel import CmdArgs, Plugin
 from libcni.types.results import IPConfig, Result
 from libcni.types.version import CURRENT
 
+
 # Kernel questions a preparation may ask (portmap's backend probes), answered without the kernel.
-_PROBES = {"portmap": {"iptables_usable": lambda: True, "nftables_usable": lambda: True}}
+def _answered_probes() -> dict:
+    from plugins.portmap.commands import Probes
+
+    return {"probes": Probes(iptables_usable=lambda: True, nftables_usable=lambda: True)}
+
+
+_PROBES = {"portmap": _answered_probes}
 # What ADD reports once prepared, for the chained plugins; interface plugins report a stand-in.
 _RESULTS = {"tuning": lambda plan: plan.result, "portmap": lambda plan: plan.prev_result}
 _VERBS = {"ADD": "cmd_add", "DEL": "cmd_del", "CHECK": "cmd_check", "GC": "cmd_gc", "STATUS": "cmd_status"}
@@ -40,7 +47,8 @@ def prepare(name: str, args: CmdArgs) -> object:
     step = _commands(name).PREPARE.get(args.command)
     if step is None:
         return None
-    plan = step(args, **_PROBES.get(name, {}))
+    extra = _PROBES.get(name)
+    plan = step(args, **(extra() if extra else {}))
     ipam_type = getattr(plan, "ipam_type", "")
     if ipam_type in ENTRIES and ipam_type != name:
         prepare(ipam_type, args)

@@ -10,6 +10,7 @@ from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import DNS, IPConfig, Result
 from libcni.types.version import CURRENT
+from pkg.rollback import Rollback
 
 from .allocator import AllocationError, allocate
 from .config import IPAMConfig, Requested, load_ipam_config
@@ -88,38 +89,31 @@ def cmd_add(args: CmdArgs) -> Result:
     dns = _dns(conf)  # an unreadable resolvConf fails before anything is allocated
     pending = _unique(conf.requested)
     ips: list[IPConfig] = []
-    with _store(conf) as store:
-        try:
-            for index, rangeset in enumerate(conf.range_sets):
-                wanted = next((r for r in pending if rangeset.contains(r.address)), None)
-                if wanted is not None:
-                    pending.remove(wanted)
-                try:
-                    got = allocate(
-                        rangeset,
-                        index,
-                        store,
-                        args.container_id,
-                        args.ifname,
-                        wanted.address if wanted else None,
-                    )
-                except AllocationError as err:
-                    details = wanted.source if wanted else conf.range_set_paths[index]
-                    raise CNIError(
-                        _ALLOCATION_CODES[err.kind], f"failed to allocate for range {index}: {err}", details
-                    ) from None
-                ips.append(IPConfig(address=got.cidr, gateway=str(got.range.gateway)))
-            if pending:
-                raise CNIError(
-                    ErrCode.INVALID_NETWORK_CONFIG,
-                    "failed to allocate all requested IPs: " + " ".join(str(r.address) for r in pending),
-                    ", ".join(r.source for r in pending),
+    with _store(conf) as store, Rollback() as rollback:
+        # Go releases by attachment once per range set already served.
+        rollback.push(
+            "release", lambda: ips and store.release_by_id(args.container_id, args.ifname, len(ips))
+        )
+        for index, rangeset in enumerate(conf.range_sets):
+            wanted = next((r for r in pending if rangeset.contains(r.address)), None)
+            if wanted is not None:
+                pending.remove(wanted)
+            try:
+                got = allocate(
+                    rangeset, index, store, args.container_id, args.ifname, wanted.address if wanted else None
                 )
-        except BaseException:
-            if ips:
-                # Go releases by attachment once per range set already served.
-                store.release_by_id(args.container_id, args.ifname, passes=len(ips))
-            raise
+            except AllocationError as err:
+                details = wanted.source if wanted else conf.range_set_paths[index]
+                raise CNIError(
+                    _ALLOCATION_CODES[err.kind], f"failed to allocate for range {index}: {err}", details
+                ) from None
+            ips.append(IPConfig(address=got.cidr, gateway=str(got.range.gateway)))
+        if pending:
+            raise CNIError(
+                ErrCode.INVALID_NETWORK_CONFIG,
+                "failed to allocate all requested IPs: " + " ".join(str(r.address) for r in pending),
+                ", ".join(r.source for r in pending),
+            )
     return Result(cniVersion=CURRENT, ips=ips, routes=list(conf.routes), dns=dns)
 
 

@@ -95,7 +95,7 @@ class Range:
         return (
             addr.version == self.version
             and addr in self.subnet
-            and self.range_start <= addr <= self.range_end
+            and self.range_start <= addr <= self.range_end  # type: ignore[operator]  # one family
         )
 
     def overlaps(self, other: Range) -> bool:

@@ -25,7 +25,7 @@ from libcni.paths import DEFAULT_PATH
 from . import protocol
 from .context import ROOT, address
 
-SERVED = frozenset({"bridge", "host-local", "tuning", "portmap"})
+SERVED = frozenset({"bridge", "host-local", "tuning", "portmap", "bandwidth"})
 
 
 def enabled(env=os.environ) -> bool:

@@ -112,7 +112,7 @@ def preload() -> None:
 def submodules(package: str, directory: str) -> list[str]:
     """Every module under a package directory, from its files: .py from source, .pyc in the frozen
     bundle (where pkgutil sees none of them)."""
-    found = []
+    found: list[str] = []
     try:
         entries = sorted(os.listdir(directory))
     except OSError:

@@ -155,7 +155,7 @@ def _add(
 
     bridge_iface.mac = bridge_by_name(nl, conf.bridge).mac
     if not conf.dns.is_empty():
-        result.dns = conf.dns.model_copy(deep=True)
+        result.dns = conf.dns.replace()
     return result
 
 

@@ -11,10 +11,12 @@ import importlib
 import sys
 from collections.abc import Callable
 from types import ModuleType
+from typing import NamedTuple
 
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Result
+from pkg.rollback import Rollback
 
 from .config import PortMapConfig, parse_config, with_prefix
 
@@ -34,22 +36,31 @@ def _nftables_usable() -> bool:
     return backend_module("nftables").usable()
 
 
+class Probes(NamedTuple):
+    """The kernel questions the backend choice may ask (the fuzzer answers them itself)."""
+
+    iptables_usable: Callable[[], bool] = _iptables_usable
+    nftables_usable: Callable[[], bool] = _nftables_usable
+
+
+KERNEL = Probes()
+
+
 def load(
     args: CmdArgs,
     *,
     strict: bool,
     prefix: str = PARSE_PREFIX,
     need_backend: bool = False,
-    iptables_usable: Callable[[], bool] = _iptables_usable,
-    nftables_usable: Callable[[], bool] = _nftables_usable,
+    probes: Probes = KERNEL,
 ) -> PortMapConfig:
-    """Parse the config; the backend probes are parameters so parse-only callers can skip them."""
+    """Parse the config; the backend is probed (through `probes`) only when a decision needs it."""
     try:
         return parse_config(
             args.conf,
             args.ifname,
-            iptables_usable=iptables_usable,
-            nftables_usable=nftables_usable,
+            iptables_usable=probes.iptables_usable,
+            nftables_usable=probes.nftables_usable,
             strict=strict,
             need_backend=need_backend,
         )
@@ -57,26 +68,26 @@ def load(
         raise with_prefix(err, prefix) from None
 
 
-def prepare_add(args: CmdArgs, **probes: Callable[[], bool]) -> PortMapConfig:
-    conf = load(args, strict=True, **probes)
+def prepare_add(args: CmdArgs, probes: Probes = KERNEL) -> PortMapConfig:
+    conf = load(args, strict=True, probes=probes)
     if conf.prev_result is None:
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "must be called as chained plugin")
     return conf
 
 
-def prepare_del(args: CmdArgs, **probes: Callable[[], bool]) -> PortMapConfig:
-    return load(args, strict=False, **probes)
+def prepare_del(args: CmdArgs, probes: Probes = KERNEL) -> PortMapConfig:
+    return load(args, strict=False, probes=probes)
 
 
-def prepare_check(args: CmdArgs, **probes: Callable[[], bool]) -> PortMapConfig:
-    conf = load(args, strict=True, prefix="", **probes)
+def prepare_check(args: CmdArgs, probes: Probes = KERNEL) -> PortMapConfig:
+    conf = load(args, strict=True, prefix="", probes=probes)
     if conf.prev_result is None:
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "Required prevResult missing")
     return conf
 
 
-def prepare_gc(args: CmdArgs, **probes: Callable[[], bool]) -> PortMapConfig:
-    return load(args, strict=False, need_backend=True, **probes)
+def prepare_gc(args: CmdArgs, probes: Probes = KERNEL) -> PortMapConfig:
+    return load(args, strict=False, need_backend=True, probes=probes)
 
 
 # The pure half of each verb (the fuzzer runs these alone, answering the backend probes itself).
@@ -96,20 +107,15 @@ def cmd_add(args: CmdArgs) -> Result:
     if not conf.mappings or not nets:
         return conf.prev_result
     backend = backend_module(conf.backend)
-    backend.forward(conf, args.container_id, nets)
-    try:
+    with Rollback() as rollback:
+        backend.forward(conf, args.container_id, nets)
+        rollback.push("remove the port mapping rules", lambda: backend.unforward(conf, args.container_id))
         flush_udp_conntrack(conf, nets)
         v4 = next((n for n in nets if n.family == 4), None)
         if conf.snat and v4 is not None:
             from .localnet import enable_route_localnet
 
             enable_route_localnet(v4.ip)
-    except Exception:  # any failure after the rules are in: take them out again
-        try:
-            backend.unforward(conf, args.container_id)
-        except Exception:  # noqa: BLE001 - the first error is the one to report
-            pass
-        raise
     return conf.prev_result
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from libcni.types.errors import CNIError, ErrCode
-from libcni.types.netconf import NetConfRecord
 from libcni.types.netconf import load as load_conf
 from libcni.types.results import Result
 
@@ -112,7 +111,7 @@ def detect_backend_of_conditions(conditions: list[str] | None) -> str:
     return IPTABLES if conditions[0][0] in "-!" else NFTABLES
 
 
-def backend_specific_options(conf: NetConfRecord) -> dict[str, list[str]]:
+def backend_specific_options(conf: Any) -> dict[str, list[str]]:
     options: dict[str, list[str]] = {}
     if conf.externalSetMarkChain is not None:
         options.setdefault(IPTABLES, []).append("externalSetMarkChain")
@@ -124,7 +123,7 @@ def backend_specific_options(conf: NetConfRecord) -> dict[str, list[str]]:
 
 
 def choose_backend(
-    conf: NetConfRecord, iptables_usable: Callable[[], bool], nftables_usable: Callable[[], bool]
+    conf: Any, iptables_usable: Callable[[], bool], nftables_usable: Callable[[], bool]
 ) -> str:
     """Go's ensureBackend: explicit `backend`, else iptables unless only nftables works."""
     backend = conf.backend

@@ -141,15 +141,15 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
                 conf, container_id, by_family[family], table, shared_present=True
             )
             continue
-        table = tables[family]
-        if isinstance(table, CNIError):
-            raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {table.msg}")
-        missing = rules.missing_shared_chains(conf, table)
+        read_table = tables[family]
+        if isinstance(read_table, CNIError):
+            raise CNIError(ErrCode.INTERNAL, f"failed to open iptables: {read_table.msg}")
+        missing = rules.missing_shared_chains(conf, read_table)
         if missing:
             create_chains(missing, family == 6)
             for name in missing:
-                table.chains.setdefault(name, [])
-        batches[family] = rules.add_batch(conf, container_id, by_family[family], table)
+                read_table.chains.setdefault(name, [])
+        batches[family] = rules.add_batch(conf, container_id, by_family[family], read_table)
     if guard and 4 in batches:
         batches[4] += guard
     errors = restore_all(batches)

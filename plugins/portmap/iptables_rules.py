@@ -353,14 +353,14 @@ def add_batch(
     lines += [rule_line("-A", own.name, rule) for rule in own.rules]
     # Jumps to the chain: keep those still wanted (in place, as Go does), replace the others.
     wanted = own.entries()
-    for chain, saved in table.jumps_to(own.name):
+    for from_chain, saved in table.jumps_to(own.name):
         signature = rule_signature(saved_tokens(saved))
-        match = next((w for w in wanted if w[0] == chain and rule_signature(w[1]) == signature), None)
+        match = next((w for w in wanted if w[0] == from_chain and rule_signature(w[1]) == signature), None)
         if match is None:
-            lines.append(f"-D {chain} {saved}")
+            lines.append(f"-D {from_chain} {saved}")
         else:
             wanted.remove(match)
-    lines += [rule_line("-A", chain, rule) for chain, rule in wanted]
+    lines += [rule_line("-A", name, rule) for name, rule in wanted]
     return batch(lines)
 
 

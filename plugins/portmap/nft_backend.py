@@ -8,6 +8,7 @@ import json
 from libcni.types.errors import CNIError, ErrCode
 from pkg import nft, owners
 from pkg.command import run_parallel
+from pkg.rollback import Rollback
 
 from . import nft_rules as rules
 from .config import ContainerNet, PortMapConfig
@@ -53,19 +54,14 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
         from .localnet import nft_guard_lines
 
         guard = "\n".join(nft_guard_lines()) + "\n"
-    apply_with_retry(
-        lambda existing: rules.add_script(conf, container_id, nets, existing, replace) + guard,
-        families,
-        "unable to set up nftables rules for port mappings",
-    )
-    try:
+    with Rollback() as rollback:
+        apply_with_retry(
+            lambda existing: rules.add_script(conf, container_id, nets, existing, replace) + guard,
+            families,
+            "unable to set up nftables rules for port mappings",
+        )
+        rollback.push("remove the port mapping rules", lambda: unforward(conf, container_id))
         owners.record(conf.name, container_id, conf.ifname)
-    except Exception:
-        try:
-            unforward(conf, container_id)
-        except Exception:  # noqa: BLE001 - the first error is the one to report
-            pass
-        raise
 
 
 def unforward(conf: PortMapConfig, container_id: str) -> None:

@@ -13,6 +13,7 @@ from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import AnyResult, Result, as_current, convert, parse_result
 from pkg.mac import parse_mac
 from pkg.ns import NetNS, NetNSNotFound
+from pkg.rollback import Rollback
 
 from . import backup, sysctls
 from .config import Tuning, load, reject_duplicate_sysctl_keys
@@ -93,34 +94,43 @@ PREPARE = {"ADD": prepare_add, "DEL": load, "CHECK": prepare_check, "GC": load}
 
 def cmd_add(args: CmdArgs) -> AnyResult:
     tuning, targets, mac, result, backup_file = prepare_add(args)
-    with NetNS.open(args.netns) as ns:
+    with NetNS.open(args.netns) as ns, Rollback() as rollback:
         with ns.entered():
-            undo = sysctls.apply(targets)
-        try:
-            if tuning.changes_link:
-                _tune_link(ns, args.ifname, tuning, mac, backup_file, args.container_id)
-        except BaseException:
-            with ns.entered():
-                sysctls.revert(undo)
-            raise
+            undo = sysctls.apply(targets)  # all or nothing
+        rollback.push("restore sysctls", lambda: _revert_sysctls(ns, undo))
+        if tuning.changes_link:
+            _tune_link(ns, args.ifname, tuning, mac, backup_file, rollback, args.container_id)
     return result
 
 
-def _tune_link(ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: str, container_id: str) -> None:
-    """Back up the attributes about to change, then change them; undo everything on failure."""
+def _revert_sysctls(ns: NetNS, undo: list[tuple[str, str]]) -> None:
+    with ns.entered():
+        sysctls.revert(undo)
+
+
+def _tune_link(
+    ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: str, rollback: Rollback, container_id: str
+) -> None:
+    """Back up the attributes about to change, then change them (the rollback restores them)."""
     from . import link_settings
 
     with ns.rtnl() as nl:
         link = link_settings.read(nl, ifname)
         saved = link_settings.snapshot(link, tuning)
         backup.save(backup_file, saved, ifname)
+        rollback.push("restore link", lambda: _restore_link_state(ns, link.index, ifname, saved, backup_file))
         backup.record_owner(tuning.data_dir, tuning.conf.name, container_id, ifname)
-        try:
-            link_settings.apply(nl, link, ifname, tuning, mac)
-        except BaseException:
-            if not link_settings.restore(nl, link.index, ifname, saved):
-                backup.remove(backup_file)
-            raise
+        link_settings.apply(nl, link, ifname, tuning, mac)
+
+
+def _restore_link_state(
+    ns: NetNS, index: int, ifname: str, saved: backup.SavedLink, backup_file: str
+) -> None:
+    from . import link_settings
+
+    with ns.rtnl() as nl:
+        if not link_settings.restore(nl, index, ifname, saved):
+            backup.remove(backup_file)  # nothing left to restore on DEL
 
 
 def cmd_del(args: CmdArgs) -> None:

@@ -97,7 +97,8 @@ def restore(nl: Rtnl, index: int, ifname: str, saved: SavedLink) -> list[str]:
     if saved.allmulti is not None:
         steps.append(("all-multicast mode", lambda: set_allmulti(nl, index, ifname, bool(saved.allmulti))))
     if saved.txQLen is not None:
-        steps.append(("transmit queue length", lambda: set_txqlen(nl, index, ifname, int(saved.txQLen))))
+        txqlen = saved.txQLen
+        steps.append(("transmit queue length", lambda: set_txqlen(nl, index, ifname, txqlen)))
     failures = []
     for what, step in steps:
         try:

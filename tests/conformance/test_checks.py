@@ -223,3 +223,44 @@ def test_file_and_dir_checks(tmp_path):
     assert File(str(tmp_path / "nope")).evaluate(case, None)
     assert Dir(str(tmp_path), exactly=("10.*",)).evaluate(case, None) == []
     assert Dir(str(tmp_path), exactly=("lock", "10.*")).evaluate(case, None)
+
+
+# --- traffic control (bandwidth) -----------------------------------------------------------------
+
+TBF = {"kind": "tbf", "handle": "1:", "root": True, "options": {"rate": 1000000, "lat": 25000}}
+INGRESS = {"kind": "ingress", "handle": "ffff:", "parent": "ffff:fff1", "options": {}}
+REDIRECT = {"kind": "mirred", "mirred_action": "redirect", "to_dev": "bwp1"}
+
+
+def _tc_case(qdiscs: list[dict], filters: list[dict]):
+    case = fake_case()
+    host = case.ns("host")
+    host._cache["links"] = [link("veth0"), link("bwp1", kind="ifb")]
+    host._cache["qdiscs:veth0"] = qdiscs
+    host._cache["filters:veth0"] = filters
+    return case
+
+
+def test_qdisc_check():
+    from conformance.checks import Qdisc
+
+    case = _tc_case([TBF, INGRESS], [])
+    assert Qdisc("host", "veth0", "tbf", rate=1000000, latency=25000).evaluate(case, outcome()) == []
+    assert Qdisc("host", "veth0", "ingress", ingress=True).evaluate(case, outcome()) == []
+    assert Qdisc("host", "veth0", "tbf", rate=2000000).evaluate(case, outcome())  # wrong rate
+    assert Qdisc("host", "veth0", "tbf", present=False).evaluate(case, outcome())  # still there
+    assert Qdisc("host", "veth9", "tbf", present=False).evaluate(case, outcome()) == []  # no device
+    bare = _tc_case([{"kind": "noqueue", "handle": "0:", "root": True}], [])
+    assert Qdisc("host", "veth0", "tbf").evaluate(bare, outcome())
+    assert Qdisc("host", "veth0", "ingress", ingress=True, present=False).evaluate(bare, outcome()) == []
+
+
+def test_redirect_check():
+    from conformance.checks import Redirect
+
+    both = {"options": {"actions": [REDIRECT, dict(REDIRECT)]}}
+    case = _tc_case([INGRESS], [{"kind": "u32"}, both])
+    assert Redirect("host", "veth0", "bwp1").evaluate(case, outcome()) == []
+    assert Redirect("host", "veth0", "bwp2").evaluate(case, outcome())
+    assert Redirect("host", "veth0", "bwp1", present=False).evaluate(case, outcome())
+    assert Redirect("host", "veth0", "bwp1", present=False).evaluate(_tc_case([], []), outcome()) == []

@@ -27,6 +27,7 @@ COMMANDS = {
     "host-local": "ipam.host_local.commands",
     "tuning": "plugins.tuning.commands",
     "portmap": "plugins.portmap.commands",
+    "bandwidth": "plugins.bandwidth.commands",
 }
 NEEDS = {"bridge": ("bridge", "host-local", "tuning", "portmap")}  # bridge chains run all four
 
@@ -72,7 +73,7 @@ def test_go_reference_passes(tmp_path, go_dir):
     assert {"go-810", "go-l2-check", "go-999"} <= set(report["deviations"])
 
 
-@pytest.mark.parametrize("plugin", ["host-local", "bridge", "tuning", "portmap"])
+@pytest.mark.parametrize("plugin", ["host-local", "bridge", "tuning", "portmap", "bandwidth"])
 def test_our_plugins_pass(tmp_path, cni_bin, plugin):
     missing = [
         p for p in NEEDS.get(plugin, (plugin, "host-local")) if importlib.util.find_spec(COMMANDS[p]) is None

@@ -21,17 +21,24 @@ def _both(runner, go_runner, container_ns, stdin: bytes):
     return runner.run("tuning", "ADD", stdin, **kw), go_runner.run("tuning", "ADD", stdin, **kw)
 
 
+def _without_empty_dns(result: dict) -> dict:
+    """Go 1.1.1 prints `"dns": {}` in 1.x results; current libcni (and ours) omit it (README)."""
+    return {k: v for k, v in result.items() if not (k == "dns" and v == {})}
+
+
 def test_invalid_utf8_inside_a_string_is_accepted_like_go(runner, go_runner, container_ns):
     conf = {"cniVersion": "1.0.0", "name": "dec", "type": "tuning", "prevResult": PREV, "note": "@@"}
     stdin = json.dumps(conf).encode().replace(b"@@", b"\xff\xfe bad \xed\xa0\x80")
     ours, go = _both(runner, go_runner, container_ns, stdin)
     assert go.code == 0, go.stdout
     assert ours.code == 0, ours.stdout
-    assert ours.json == go.json
+    assert ours.json == _without_empty_dns(go.json)
 
 
 def test_last_case_variant_of_a_key_wins_like_go(runner, go_runner, container_ns):
-    body = json.dumps({"name": "dec", "type": "tuning", "prevResult": PREV})[1:-1]
+    # Go parses prevResult with the config's version: 0.4.0, whose IPs carry "version"
+    prev = dict(PREV, cniVersion="0.4.0", ips=[dict(PREV["ips"][0], version="4")])
+    body = json.dumps({"name": "dec", "type": "tuning", "prevResult": prev})[1:-1]
     stdin = ('{"cniVersion":"1.0.0",' + body + ',"CNIVersion":"0.4.0"}').encode()
     ours, go = _both(runner, go_runner, container_ns, stdin)
     assert go.code == 0 and go.json["cniVersion"] == "0.4.0", go.stdout
