@@ -4,7 +4,9 @@ ENTRIES: dict[str, str] = {
     "bridge": "plugins.bridge",
     "tuning": "plugins.tuning",
     "portmap": "plugins.portmap",
+    "firewall": "plugins.firewall",
     "bandwidth": "plugins.bandwidth",
+    "loopback": "plugins.loopback",
     "host-local": "ipam.host_local",
     "cnitool": "libcni.cnitool",
 }

@@ -10,7 +10,7 @@ import ctypes
 import errno
 import os
 
-from libcni.types.errors import CNIError, ErrCode
+from libcni.types.errors import CNIError, ErrCode, errno_text
 
 NSFS_MAGIC = 0x6E736673
 PROCFS_MAGIC = 0x9FA0
@@ -27,8 +27,8 @@ def _fs_magic(path: str) -> int:
     if _libc.statfs(os.fsencode(path), buf) != 0:
         err = ctypes.get_errno()
         if err == errno.ENOENT:
-            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to Statfs "{path}": {os.strerror(err)}')
-        raise CNIError(ErrCode.INTERNAL, f'failed to Statfs "{path}": {os.strerror(err)}')
+            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to Statfs "{path}": {errno_text(err)}')
+        raise CNIError(ErrCode.INTERNAL, f'failed to Statfs "{path}": {errno_text(err)}')
     return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
 
 

@@ -56,6 +56,11 @@ SCHEMAS: dict[str, tuple[str, list[str], dict[str, str]]] = {
         ["PortMapConf"],
         {"PortMapConf": "libcni.types.netconf:NetConfRecord"},
     ),
+    "plugins.firewall.schema": (
+        "plugins.firewall.models",
+        ["FirewallNetConf"],
+        {"FirewallNetConf": "libcni.types.netconf:NetConfRecord"},
+    ),
     "plugins.bandwidth.schema": (
         "plugins.bandwidth.models",
         ["BandwidthConf"],

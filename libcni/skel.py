@@ -262,6 +262,8 @@ def _call(plugin: Plugin, args: CmdArgs) -> Outcome:
     result = handler(args)
     if args.command != "ADD" or result is None:
         return Outcome()
+    if isinstance(result, bytes):  # printed by the plugin itself (already in the config's version)
+        return Outcome(stdout=result)
     from .types.results import to_json
 
     return Outcome(stdout=to_json(result, args.config_version))

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from libcni.netns import NetNSNotFound, check_netns_path
-from libcni.types.errors import CNIError, ErrCode
+from libcni.types.errors import CNIError, ErrCode, errno_text
 
 TYPE_CHECKING = False  # `typing` costs ~3 ms of every cold call that opens a netns
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,10 +41,11 @@ class NetNS:
         check_netns_path(path)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError as err:
-            raise NetNSNotFound(ErrCode.INTERNAL, f'failed to open netns "{path}": {err.strerror}') from None
         except OSError as err:
-            raise CNIError(ErrCode.INTERNAL, f'failed to open netns "{path}": {err.strerror}') from None
+            kind = NetNSNotFound if isinstance(err, FileNotFoundError) else CNIError
+            raise kind(
+                ErrCode.INTERNAL, f'failed to open netns "{path}": {errno_text(err.errno or 0)}'
+            ) from None
         return cls(path, fd)
 
     @classmethod

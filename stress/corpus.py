@@ -144,6 +144,12 @@ def portmap_configs(version: str, sandbox: str) -> list[dict[str, Any]]:
     ]
 
 
+def loopback_configs(version: str, sandbox: str) -> list[dict[str, Any]]:
+    base = {"cniVersion": version, "name": "fz-lo", "type": "loopback"}
+    no_version = {"name": "fz-lo", "type": "loopback"}
+    return [base, {**base, "prevResult": prev_result(version, sandbox)}, no_version]
+
+
 def configs(plugin: str, version: str, sandbox: str) -> list[dict[str, Any]]:
     if plugin == "bridge":
         return bridge_configs(version)
@@ -153,6 +159,8 @@ def configs(plugin: str, version: str, sandbox: str) -> list[dict[str, Any]]:
         return tuning_configs(version, sandbox)
     if plugin == "portmap":
         return portmap_configs(version, sandbox)
+    if plugin == "loopback":
+        return loopback_configs(version, sandbox)
     raise ValueError(plugin)
 
 

@@ -28,7 +28,11 @@ def _answered_probes() -> dict:
 
 _PROBES = {"portmap": _answered_probes}
 # What ADD reports once prepared, for the chained plugins; interface plugins report a stand-in.
-_RESULTS = {"tuning": lambda plan: plan.result, "portmap": lambda plan: plan.prev_result}
+_RESULTS = {
+    "tuning": lambda plan: plan.result,
+    "portmap": lambda plan: plan.prev_result,
+    "firewall": lambda plan: plan.prev_result,
+}
 _VERBS = {"ADD": "cmd_add", "DEL": "cmd_del", "CHECK": "cmd_check", "GC": "cmd_gc", "STATUS": "cmd_status"}
 
 

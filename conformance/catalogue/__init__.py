@@ -6,10 +6,32 @@ from ..model import Scenario
 
 
 def all_scenarios() -> list[Scenario]:
-    from . import bandwidth, bridge, chains, host_local, portmap, protocol, results, tuning
+    from . import (
+        bandwidth,
+        bridge,
+        chains,
+        firewall,
+        host_local,
+        loopback,
+        portmap,
+        protocol,
+        results,
+        tuning,
+    )
 
     scenarios: list[Scenario] = []
-    for module in (protocol, results, host_local, bridge, tuning, portmap, bandwidth, chains):
+    for module in (
+        protocol,
+        results,
+        host_local,
+        bridge,
+        tuning,
+        portmap,
+        firewall,
+        bandwidth,
+        loopback,
+        chains,
+    ):
         scenarios.extend(module.scenarios())
     seen: set[str] = set()
     for scenario in scenarios:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import IntEnum
 
 
@@ -58,6 +59,12 @@ def encode_json(value: object) -> bytes:
         return text.encode()
     except UnicodeEncodeError:
         return json.dumps(value, indent=4).encode()
+
+
+def errno_text(code: int) -> str:
+    """An errno as Go's syscall.Errno prints it ("no such file or directory": lower case)."""
+    text = os.strerror(code)
+    return text[:1].lower() + text[1:]
 
 
 def internal(err: BaseException) -> CNIError:

@@ -10,18 +10,25 @@ def normalize_cidr(value: str) -> str:
     if "/" not in value:
         raise ValueError(f"invalid CIDR address: {value}")
     try:
-        return str(ipaddress.ip_interface(value))
+        iface = ipaddress.ip_interface(value)
     except ValueError:
         raise ValueError(f"invalid CIDR address: {value}") from None
+    mapped = iface.ip.ipv4_mapped if iface.version == 6 else None
+    if mapped is not None:  # Go prints an IPv4-mapped address as IPv4, with the mask's last 32 bits
+        return f"{mapped}/{max(iface.network.prefixlen - 96, 0)}"
+    return str(iface)
 
 
 def normalize_ip(value: str) -> str:
+    """An IP's canonical text as Go prints it (IPv4-mapped IPv6 as dotted IPv4)."""
     if value == "":
         return ""
     try:
-        return str(ipaddress.ip_address(value))
+        addr = ipaddress.ip_address(value)
     except ValueError:
         raise ValueError(f"invalid IP address: {value}") from None
+    mapped = addr.ipv4_mapped if addr.version == 6 else None
+    return str(mapped if mapped is not None else addr)
 
 
 def ip_family(cidr_or_ip: str) -> int:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import errno
-import os
 
-from libcni.types.errors import CNIError, ErrCode
+from libcni.types.errors import CNIError, ErrCode, errno_text
 
 NOT_FOUND = frozenset((errno.ENODEV, errno.ENOENT, errno.ESRCH))
 RETRY = frozenset((errno.EBUSY, errno.EAGAIN, errno.EINTR))
@@ -13,8 +12,7 @@ RETRY = frozenset((errno.EBUSY, errno.EAGAIN, errno.EINTR))
 
 def go_text(code: int) -> str:
     """An errno as Go's syscall.Errno prints it ("file exists", "no such device")."""
-    reason = os.strerror(code)
-    return reason[:1].lower() + reason[1:]
+    return errno_text(code)
 
 
 class NetlinkError(OSError):

@@ -7,9 +7,12 @@ kernel is touched; a failed ADD removes what it made.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 from libcni.types.errors import CNIError, ErrCode
 from pkg.netlink import NetlinkError, Rtnl, to_cni_error
 from pkg.ns import NetNS
+from pkg.rollback import Rollback
 
 from . import kernel, shaping, tcmsg
 from .config import Bandwidth, load
@@ -108,28 +111,48 @@ def _open_netns(path: str) -> NetNS:
 # --- ADD -----------------------------------------------------------------------------------------
 
 
-def cmd_add(args: CmdArgs) -> AnyResult:
+class AddPlan(namedtuple("AddPlan", "bw prev shaping")):  # not typing.NamedTuple: typing costs ~3 ms
+    """What ADD will do, decided before the kernel is touched (shaping None: nothing to shape)."""
+
+    __slots__ = ()
+    bw: Bandwidth
+    prev: Result | None
+    shaping: shaping.Plan | None
+
+
+def prepare_add(args: CmdArgs) -> AddPlan:
     bw = load(args)
     prev = _prev_result(bw)
     if bw.entry is None or bw.entry.is_zero:
+        return AddPlan(bw, prev, None)
+    if prev is None:
+        raise _fail("must be called as chained plugin")
+    _check_rates(bw)
+    return AddPlan(bw, prev, shaping.plan(bw.entry, bw.name, args.container_id, _ticks_per_usec()))
+
+
+def prepare(args: CmdArgs) -> tuple[Bandwidth, Result | None]:
+    """The pure half of DEL and CHECK: the configuration and the previous result."""
+    bw = load(args)
+    return bw, _prev_result(bw)
+
+
+# The pure half of each verb (the fuzzer runs these alone).
+PREPARE = {"ADD": prepare_add, "DEL": prepare, "CHECK": prepare}
+
+
+def cmd_add(args: CmdArgs) -> AnyResult:
+    _bw, prev, plan = prepare_add(args)
+    if plan is None:
         if prev is None:  # Go dereferences a nil result here and crashes
             from libcni.types.results import Result
 
             return Result(cniVersion=args.config_version)
         return prev
-    if prev is None:
-        raise _fail("must be called as chained plugin")
-    _check_rates(bw)
-    plan = shaping.plan(bw.entry, bw.name, args.container_id, _ticks_per_usec())
-
-    with _open_netns(args.netns) as ns, Rtnl.open() as host:
+    assert prev is not None
+    with _open_netns(args.netns) as ns, Rtnl.open() as host, Rollback() as rollback:
         veth = _host_interface(prev, args.ifname, ns, host)
-        made: list[tuple[int, int, int]] = []  # (ifindex, handle, parent) of qdiscs, or (ifb index, 0, 0)
-        try:
-            ifb = _shape(host, veth, plan, made)
-        except BaseException:
-            _undo(host, made)
-            raise
+        ifb = _shape(host, veth, plan, rollback)
     if ifb is not None:
         from libcni.types.results import Interface
 
@@ -137,36 +160,29 @@ def cmd_add(args: CmdArgs) -> AnyResult:
     return prev
 
 
-def _shape(host: Rtnl, veth: Link, plan: shaping.Plan, made: list) -> Link | None:
-    """Make the plan's qdiscs, filter and ifb in Go's order, recording each for a rollback."""
+def _shape(host: Rtnl, veth: Link, plan: shaping.Plan, rollback: Rollback) -> Link | None:
+    """Make the plan's qdiscs, filter and ifb in Go's order, each with its undo step."""
+
+    def made_qdisc(ifindex: int, handle: int, parent: int) -> None:
+        rollback.push("delete qdisc", lambda: kernel.delete_qdisc(host, ifindex, handle, parent))
+
     if plan.ingress is not None:
         kernel.create(host, tcmsg.RTM_NEWQDISC, tcmsg.tbf_qdisc(veth.index, plan.ingress), "create qdisc")
-        made.append((veth.index, shaping.TBF_HANDLE, shaping.ROOT_PARENT))
+        made_qdisc(veth.index, shaping.TBF_HANDLE, shaping.ROOT_PARENT)
     if plan.egress is None:
         return None
     kernel.add_ifb(host, plan.ifb, veth.mtu)
     ifb = host.get_link(plan.ifb)
     if ifb is None:
         raise _fail("get ifb device: Link not found")
-    made.append((ifb.index, 0, 0))
+    rollback.push(f"delete {ifb.name}", lambda: host.del_link(index=ifb.index))
     kernel.create(host, tcmsg.RTM_NEWQDISC, tcmsg.ingress_qdisc(veth.index), "create ingress qdisc")
-    made.append((veth.index, shaping.INGRESS_HANDLE, shaping.INGRESS_PARENT))
+    made_qdisc(veth.index, shaping.INGRESS_HANDLE, shaping.INGRESS_PARENT)
     kernel.create(host, tcmsg.RTM_NEWTFILTER, tcmsg.redirect_filter(veth.index, ifb.index), "add filter")
     kernel.create(
         host, tcmsg.RTM_NEWQDISC, tcmsg.tbf_qdisc(ifb.index, plan.egress), "create ifb qdisc: create qdisc"
     )
     return ifb
-
-
-def _undo(host: Rtnl, made: list) -> None:
-    for ifindex, handle, parent in reversed(made):
-        try:
-            if handle:
-                kernel.delete_qdisc(host, ifindex, handle, parent)
-            else:
-                host.del_link(index=ifindex)
-        except (OSError, CNIError):
-            pass
 
 
 # --- DEL -----------------------------------------------------------------------------------------
@@ -175,8 +191,7 @@ def _undo(host: Rtnl, made: list) -> None:
 def cmd_del(args: CmdArgs) -> None:
     """Remove the ifb (Go's DEL) and, when the host veth can still be found, the tbf and ingress
     qdiscs this config made on it. Missing netns, interfaces or qdiscs are not errors."""
-    bw = load(args)
-    prev = _prev_result(bw)
+    bw, prev = prepare(args)
     ifb_name = shaping.ifb_name(bw.name, args.container_id)
     with Rtnl.open() as host:
         ifb = host.get_link(ifb_name)
@@ -214,8 +229,7 @@ def _unshape_veth(bw: Bandwidth, args: CmdArgs, prev: Result, host: Rtnl, ifb: L
 
 
 def cmd_check(args: CmdArgs) -> None:
-    bw = load(args)
-    prev = _prev_result(bw)
+    bw, prev = prepare(args)
     if prev is None:
         raise _fail("must be called as a chained plugin")
     with _open_netns(args.netns) as ns, Rtnl.open() as host:

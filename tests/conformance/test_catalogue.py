@@ -10,7 +10,7 @@ from conformance.catalogue import all_scenarios
 from conformance.deviations import DEVIATIONS
 from conformance.model import KNOWN_VERSIONS, Check, Concurrent, Invoke, Scenario, Step
 
-PLUGINS = {"bridge", "host-local", "tuning", "portmap", "bandwidth"}
+PLUGINS = {"bridge", "host-local", "tuning", "portmap", "firewall", "bandwidth", "loopback"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,9 @@ def test_ids_unique_and_named_after_their_area(scenarios):
             "host-local",
             "tuning",
             "portmap",
+            "firewall",
             "bandwidth",
+            "loopback",
             "chain",
         }
         assert s.plugin in PLUGINS
@@ -104,6 +106,7 @@ def test_each_plugin_is_covered(scenarios):
     assert per_plugin["tuning"] >= 30
     assert per_plugin["portmap"] >= 30
     assert per_plugin["bandwidth"] >= 15
+    assert per_plugin["loopback"] >= 15
 
 
 def test_exclusive_scenarios_clean_up(scenarios):

@@ -39,6 +39,7 @@ COMMAND_MODULES = {
     "host-local": "ipam.host_local.commands",
     "tuning": "plugins.tuning.commands",
     "portmap": "plugins.portmap.commands",
+    "loopback": "plugins.loopback.commands",
 }
 WEB_ARGV = ["httpd", "-f", "-p", "80", "-h", "/www"]
 
@@ -49,6 +50,7 @@ class PluginsUnderTest:
     directory: str  # where it is inside the run
     reference: bool  # the Go plugins (to validate the harness itself)
     missing: tuple[str, ...]  # our plugins whose commands module does not exist yet
+    borrowed: tuple[str, ...] = ()  # Go plugins copied in by E2E_BORROW (not ours yet)
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +78,8 @@ def plugins(work_dir) -> PluginsUnderTest:
             name for name, module in COMMAND_MODULES.items() if importlib.util.find_spec(module) is None
         )
     )
-    return PluginsUnderTest(source, os.path.join(work_dir, "plugins"), reference, missing)
+    borrowed = tuple(name for name in os.environ.get("E2E_BORROW", "").split(",") if name)
+    return PluginsUnderTest(source, os.path.join(work_dir, "plugins"), reference, missing, borrowed)
 
 
 def skip_unless_written(plugins: PluginsUnderTest) -> None:

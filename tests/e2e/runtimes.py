@@ -218,16 +218,10 @@ runroot = "{d}/run"
         self.podman("load", "--input", archive)
 
     def run_detached(self, name: str, image: str, network: str, ports: list[str], argv: list[str]) -> str:
-        args = [
-            "run",
-            "--detach",
-            "--name",
-            name,
-            "--network",
-            network,
-            "--cgroup-parent",
-            self.cgroup_parent,
-        ]
+        """`podman run --detach`; network "" means podman's default network (no --network)."""
+        args = ["run", "--detach", "--name", name, "--cgroup-parent", self.cgroup_parent]
+        if network:
+            args += ["--network", network]
         args += ["--cap-add", "NET_RAW", *ULIMITS]
         for port in ports:
             args += ["--publish", port]
@@ -241,3 +235,8 @@ runroot = "{d}/run"
 
     def remove_all(self) -> None:
         self.podman("rm", "--all", "--force", "--time", "0", check=False)
+
+    def inspect(self, name: str) -> dict:
+        import json
+
+        return json.loads(self.podman("inspect", "--type", "container", name).stdout)[0]

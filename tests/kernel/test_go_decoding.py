@@ -44,3 +44,13 @@ def test_last_case_variant_of_a_key_wins_like_go(runner, go_runner, container_ns
     assert go.code == 0 and go.json["cniVersion"] == "0.4.0", go.stdout
     assert ours.code == 0, ours.stdout
     assert ours.json == go.json
+
+
+@pytest.mark.parametrize("address", ["::ffff:10.88.1.2/120", "::ffff:10.88.1.2/64", "fd00::2/64"])
+def test_ipv4_mapped_addresses_print_like_go(runner, go_runner, container_ns, address):
+    prev = dict(PREV, ips=[{"address": address, "gateway": "::ffff:10.88.1.1", "interface": 0}])
+    conf = {"cniVersion": "1.0.0", "name": "dec", "type": "tuning", "prevResult": prev}
+    ours, go = _both(runner, go_runner, container_ns, json.dumps(conf).encode())
+    assert go.code == 0, go.stdout
+    assert ours.code == 0, ours.stdout
+    assert ours.json == _without_empty_dns(go.json)

@@ -14,6 +14,8 @@ def cmd_add(args):
         raise CNIError(11, "busy", "try later")
     if args.args == "FAIL=untyped":
         raise RuntimeError("boom")
+    if args.args == "PRINTED=1":
+        return b'{"cniVersion": "0.2.0", "printed": "by the plugin"}'
     return Result(
         cniVersion="1.1.0",
         interfaces=[Interface(name=args.ifname, mac="0a:58:0a:01:00:05", mtu=1400, sandbox=args.netns)],

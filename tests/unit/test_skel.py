@@ -235,6 +235,12 @@ def test_add_result_in_config_version(version):
     assert not out.stdout.endswith(b"\n")
 
 
+def test_add_result_printed_by_the_plugin_goes_out_as_is():
+    out, parsed = run(CNI_ARGS="PRINTED=1", stdin=conf("0.2.0"))
+    assert out.exit_code == 0
+    assert out.stdout == b'{"cniVersion": "0.2.0", "printed": "by the plugin"}'
+
+
 def test_del_check_print_nothing():
     for command in ("DEL", "CHECK"):
         out, _ = run(CNI_COMMAND=command)
