@@ -12,7 +12,8 @@ Beyond Go (plugins#816, cni#957): a packet conntrack classes INVALID (a FIN or R
 connection's entry was flushed or expired) skips NAT and would leave with the container's own
 address. Each masqueraded IP therefore also gets a rule dropping INVALID packets from it to
 outside its subnet, installed and removed with the masquerade rules, carrying the same comment:
-- iptables: table filter, first in FORWARD,
+- iptables: table mangle, first in POSTROUTING (a table of its own: an ACCEPT in filter FORWARD,
+  e.g. the firewall plugin's, cannot skip it),
   `-s <ip> ! -d <subnet> -m conntrack --ctstate INVALID -j DROP`.
 - nftables: chain `drop_invalid` (filter, hook forward) of the same table,
   `<ip> saddr <ip> <ip> daddr != <subnet> ct state invalid drop`.
@@ -23,7 +24,7 @@ chain; in nftables no masq_checks rule with their comment): Go's DEL leaves at m
 until the next setup.
 
 Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing; for iptables
-only the chain, POSTROUTING and filter FORWARD are listed (`iptables -S`), never the whole nat
+only the chain, POSTROUTING and mangle POSTROUTING are listed (`iptables -S`), never the whole nat
 table, except by GC. Teardown
 and GC do not need the container IPs: iptables rules are found by their chain, nftables rules by
 their comment hash. That lets DEL clean up even when the netns is gone (Go leaks the rules then,
@@ -45,6 +46,7 @@ from .quoting import go_quote
 TABLE = "cni_plugins_masquerade"
 CHAIN = "masq_checks"
 INVALID_CHAIN = "drop_invalid"
+INVALID_IPT_TABLE, INVALID_IPT_CHAIN = "mangle", "POSTROUTING"  # iptables: where the drops go
 INVALID_CHAIN_COMMENT = "Drop INVALID packets from masqueraded IPs: they would leave un-NATed"
 TABLE_COMMENT = "Masquerading for plugins from github.com/containernetworking/plugins"
 CHAIN_COMMENT = "Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"
@@ -242,30 +244,34 @@ def iptables_stale_chains(saved: SavedTable, network: str, valid_ids: Iterable[s
 
 
 def _invalid_rule(cidr: str, comment: str) -> tuple[str, str]:
-    """(the rule as we add it, as iptables-save prints it) for FORWARD in table filter."""
+    """(the rule as we add it, as iptables-save prints it) in the INVALID-drop chain."""
     iface = ipaddress.ip_interface(cidr)
     quoted = go_quote(comment)
     body = f"-s {iface.ip}/{iface.max_prefixlen} ! -d {iface.network} -m conntrack --ctstate INVALID"
     rule = f"{body} -m comment --comment {quoted} -j DROP"
-    return rule, f"-A FORWARD {rule}"
+    return rule, f"-A {INVALID_IPT_CHAIN} {rule}"
 
 
 def iptables_invalid_setup(saved: SavedTable, cidrs: Sequence[str], comment: str) -> list[str]:
-    """A `*filter` section putting each IP's INVALID drop first in FORWARD, unless present."""
+    """A `*mangle` section putting each IP's INVALID drop first in POSTROUTING, unless present."""
     present = set(saved.rules)
     lines = []
     for cidr in cidrs:
         rule, save_form = _invalid_rule(cidr, comment)
         if save_form not in present:
             present.add(save_form)
-            lines.append(f"-I FORWARD 1 {rule}")
-    return ["*filter", *lines, "COMMIT"] if lines else []
+            lines.append(f"-I {INVALID_IPT_CHAIN} 1 {rule}")
+    return _invalid_section(lines)
+
+
+def _invalid_section(lines: list[str]) -> list[str]:
+    return [f"*{INVALID_IPT_TABLE}", *lines, "COMMIT"] if lines else []
 
 
 def _invalid_drops(saved: SavedTable) -> list[tuple[str, str]]:
-    """(rule line, comment) of our INVALID drops in FORWARD."""
+    """(rule line, comment) of our INVALID drops."""
     out = []
-    for rule in saved.rules_of("FORWARD"):
+    for rule in saved.rules_of(INVALID_IPT_CHAIN):
         if "--ctstate INVALID" in rule and rule.endswith(" -j DROP"):
             comment = _saved_comment(rule)
             if comment is not None:
@@ -275,11 +281,11 @@ def _invalid_drops(saved: SavedTable) -> list[tuple[str, str]]:
 
 def iptables_invalid_teardown(saved: SavedTable, comment: str) -> list[str]:
     lines = ["-D" + rule[2:] for rule, found in _invalid_drops(saved) if found == comment]
-    return ["*filter", *lines, "COMMIT"] if lines else []
+    return _invalid_section(lines)
 
 
 def iptables_invalid_orphans(filt: SavedTable, postrouting: SavedTable, own_comment: str) -> list[str]:
-    """A `*filter` section deleting the INVALID drops whose container has no masquerade any more
+    """A `*mangle` section deleting the INVALID drops whose container has no masquerade any more
     (no POSTROUTING jump to the chain its comment names: a Go DEL removed the masquerade and knew
     nothing of the drop). Ours is skipped: its jump is being added in the same change."""
     lines = []
@@ -289,18 +295,18 @@ def iptables_invalid_orphans(filt: SavedTable, postrouting: SavedTable, own_comm
             continue
         if not postrouting.jumps_to(format_chain_name(*parsed)):
             lines.append("-D" + rule[2:])
-    return ["*filter", *lines, "COMMIT"] if lines else []
+    return _invalid_section(lines)
 
 
 def iptables_invalid_stale(saved: SavedTable, network: str, valid_ids: Iterable[str]) -> list[str]:
-    """A `*filter` section deleting the INVALID drops of `network`'s containers not in `valid_ids`."""
+    """A `*mangle` section deleting the INVALID drops of `network`'s containers not in `valid_ids`."""
     valid = set(valid_ids)
     lines = []
     for rule, comment in _invalid_drops(saved):
         parsed = parse_go_comment(comment)
         if parsed and parsed[0] == network and parsed[1] not in valid:
             lines.append("-D" + rule[2:])
-    return ["*filter", *lines, "COMMIT"] if lines else []
+    return _invalid_section(lines)
 
 
 # ---------------------------------------------------------------- nftables rendering (pure)
@@ -382,13 +388,13 @@ Tables = dict[bool, "tuple[SavedTable, SavedTable] | iptables.IptablesError"]
 
 
 def _read_chains(chain: str, families: Sequence[bool]) -> Tables:
-    """Only `chain` and POSTROUTING of each family's nat table, and FORWARD of its filter table (the
-    INVALID drops), all side by side (`iptables -S`): what setup and teardown touch, so their cost
-    does not grow with the rest of the tables. (nat, filter) per family, or the first error."""
+    """Only `chain` and POSTROUTING of each family's nat table, and POSTROUTING of its mangle table
+    (the INVALID drops), all side by side (`iptables -S`): what setup and teardown touch, so their cost
+    does not grow with the rest of the tables. (nat, mangle) per family, or the first error."""
     from .command import run_parallel
 
     requests = [(name, ipv6, "nat") for ipv6 in families for name in (chain, "POSTROUTING")]
-    requests += [("FORWARD", ipv6, "filter") for ipv6 in families]
+    requests += [(INVALID_IPT_CHAIN, ipv6, INVALID_IPT_TABLE) for ipv6 in families]
     procs = run_parallel([(iptables.list_argv(name, ipv6, table), None) for name, ipv6, table in requests])
     listed = [iptables.parse_listing(name, proc) for (name, _, _), proc in zip(requests, procs, strict=True)]
     out: Tables = {}
@@ -401,17 +407,17 @@ def _read_chains(chain: str, families: Sequence[bool]) -> Tables:
             continue
         out[ipv6] = (
             SavedTable.of_chains(dict(zip((chain, "POSTROUTING"), nat, strict=True))),  # type: ignore[arg-type]
-            SavedTable.of_chains({"FORWARD": forward}),  # type: ignore[dict-item]
+            SavedTable.of_chains({INVALID_IPT_CHAIN: forward}),  # type: ignore[dict-item]
         )
     return out
 
 
-def _forward_chain(ipv6: bool) -> SavedTable:
-    """filter FORWARD alone (GC: the INVALID drops of stale containers)."""
-    (rules,) = iptables.list_chains([("FORWARD", ipv6)], "filter")
+def _drops_chain(ipv6: bool) -> SavedTable:
+    """mangle POSTROUTING alone (GC: the INVALID drops of stale containers)."""
+    (rules,) = iptables.list_chains([(INVALID_IPT_CHAIN, ipv6)], INVALID_IPT_TABLE)
     if isinstance(rules, iptables.IptablesError):
         raise rules
-    return SavedTable.of_chains({"FORWARD": rules})
+    return SavedTable.of_chains({INVALID_IPT_CHAIN: rules})
 
 
 def _by_family(cidrs: Sequence[str]) -> dict[bool, list[str]]:
@@ -505,7 +511,7 @@ def gc(network: str, attachments: Iterable[tuple[str, str]]) -> None:
     errors: list[str] = []
     for ipv6 in (False, True):
         try:
-            saved, filt = _saved(ipv6), _forward_chain(ipv6)
+            saved, filt = _saved(ipv6), _drops_chain(ipv6)
             valid_ids = [cid for cid, _ in attachments]
             lines: list[str] = []
             for chain in iptables_stale_chains(saved, network, valid_ids):

@@ -24,9 +24,15 @@ def step(client, command: str) -> str:
     return answer
 
 
-@pytest.mark.parametrize("backend", ["iptables", "nftables"])
-def test_no_packet_leaves_with_the_container_address(backend, topo):
+@pytest.mark.parametrize("backend,firewall", [("iptables", False), ("nftables", False), ("iptables", True)])
+def test_no_packet_leaves_with_the_container_address(backend, firewall, topo):
+    """With the firewall plugin chained after bridge, its FORWARD rules accept the container's
+    packets, INVALID ones too: the drop must not depend on coming first in filter FORWARD."""
     a = topo.attach(ipMasqBackend=backend)
+    if firewall:
+        conf = {"cniVersion": "1.1.0", "name": "beyond", "type": "firewall", "backend": "iptables"}
+        a.run("firewall", "ADD", dict(conf, prevResult=a.result)).ok()
+        assert "CNI-FORWARD" in topo.host.run("iptables-save", "-t", "filter")
     server = topo.start(topo.outside.ns, "tcpserver", "9000")
     wait_ready(server)
     sniffer = topo.start(topo.outside.ns, "sniff", "eth0")
@@ -50,6 +56,8 @@ def test_no_packet_leaves_with_the_container_address(backend, topo):
     leaked = [s for s in seen if s[0].startswith(a.ip + ":")]
     assert leaked == [], f"un-NATed packets on the outside interface: {leaked}"
 
+    if firewall:
+        a.run("firewall", "DEL", dict(conf, prevResult=a.result)).ok()
     a.delete()  # the drop rules go with the masquerade rules
     listing = topo.host.run("iptables-save") + topo.host.run("nft", "list", "ruleset")
     assert a.ip not in listing
@@ -64,12 +72,12 @@ def test_a_go_del_leaves_at_most_one_drop_until_our_next_setup(topo):
         pytest.skip("Go reference plugins not installed")
     go = PluginRunner(GO_PLUGIN_DIR, topo.host)
     a = topo.attach(cniVersion="1.0.0")  # Go 1.1.1 stops at 1.0.0
-    assert a.ip in topo.host.run("iptables-save", "-t", "filter")
+    assert a.ip in topo.host.run("iptables-save", "-t", "mangle")
     go.run("bridge", "DEL", dict(a.conf, prevResult=a.result), container_id=a.id, netns=a.ns.path).ok()
     assert "CNI-" not in topo.host.run("iptables-save", "-t", "nat").replace("CNI-HOSTPORT", "")
-    assert a.ip in topo.host.run("iptables-save", "-t", "filter")  # Go's DEL knows nothing of it
+    assert a.ip in topo.host.run("iptables-save", "-t", "mangle")  # Go's DEL knows nothing of it
     b = topo.attach(cniVersion="1.0.0")
-    forward = topo.host.run("iptables-save", "-t", "filter")
+    forward = topo.host.run("iptables-save", "-t", "mangle")
     assert a.id not in forward and b.id in forward
     b.delete()
-    assert "INVALID" not in topo.host.run("iptables-save", "-t", "filter")
+    assert "INVALID" not in topo.host.run("iptables-save", "-t", "mangle")

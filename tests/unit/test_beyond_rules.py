@@ -40,14 +40,14 @@ def test_invalid_drops_rendered_found_and_removed():
     setup = ipmasq.iptables_invalid_setup(ipmasq.SavedTable(frozenset(), ()), ["10.1.0.5/24"], comment)
     q = '"name: \\"net\\" id: \\"a\\""'
     rule = f"-s 10.1.0.5/32 ! -d 10.1.0.0/24 -m conntrack --ctstate INVALID -m comment --comment {q} -j DROP"
-    assert setup == ["*filter", f"-I FORWARD 1 {rule}", "COMMIT"]
-    saved = ipmasq.SavedTable.of_chains({"FORWARD": [rule]})
+    assert setup == ["*mangle", f"-I POSTROUTING 1 {rule}", "COMMIT"]
+    saved = ipmasq.SavedTable.of_chains({"POSTROUTING": [rule]})
     assert ipmasq.iptables_invalid_setup(saved, ["10.1.0.5/24"], comment) == []  # already there
-    assert ipmasq.iptables_invalid_teardown(saved, comment) == ["*filter", f"-D FORWARD {rule}", "COMMIT"]
+    assert ipmasq.iptables_invalid_teardown(saved, comment) == ["*mangle", f"-D POSTROUTING {rule}", "COMMIT"]
     assert ipmasq.iptables_invalid_teardown(saved, format_comment("net", "b")) == []
     assert ipmasq.iptables_invalid_stale(saved, "net", ["a"]) == []
     assert ipmasq.iptables_invalid_stale(saved, "other", []) == []
-    assert ipmasq.iptables_invalid_stale(saved, "net", []) == ["*filter", f"-D FORWARD {rule}", "COMMIT"]
+    assert ipmasq.iptables_invalid_stale(saved, "net", []) == ["*mangle", f"-D POSTROUTING {rule}", "COMMIT"]
     # A drop whose masquerade jump is gone (a Go DEL) is an orphan; one with its jump is not.
     jump = ipmasq.SavedTable.of_chains(
         {"POSTROUTING": [f"-s 10.1.0.5/32 -m comment --comment {q} -j {format_chain_name('net', 'a')}"]}
@@ -55,7 +55,7 @@ def test_invalid_drops_rendered_found_and_removed():
     assert ipmasq.iptables_invalid_orphans(saved, jump, "x") == []
     assert ipmasq.iptables_invalid_orphans(saved, ipmasq.SavedTable.of_chains({}), comment) == []
     assert ipmasq.iptables_invalid_orphans(saved, ipmasq.SavedTable.of_chains({}), "x")[1].startswith(
-        "-D FORWARD"
+        "-D POSTROUTING"
     )
 
 
