@@ -3,7 +3,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: schemas setup test test-unit lint demo shims clean build install test-e2e bench conformance stress
+.PHONY: schemas netlink-constants setup test test-unit lint demo shims clean build dist install uninstall \
+	test-e2e bench conformance stress deb image test-deb-e2e
 
 setup:
 	@scripts/setup
@@ -39,6 +40,10 @@ lint: setup
 schemas: setup
 	$(PY) -m libcni.schemagen
 
+# pkg/netlink/constants.py, generated from pyroute2's definitions.
+netlink-constants: setup
+	$(PY) scripts/netlink_constants.py
+
 # Launchers named like the plugins, running this checkout (usable as CNI_PATH).
 shims: setup
 	$(PY) -m launcher.shims build/shims
@@ -49,13 +54,41 @@ demo: build
 clean:
 	rm -rf build dist .pytest_cache
 
-# Frozen executables in dist/bin (PyInstaller onedir multi-call bundle, see build.spec).
+# Frozen executables in dist/bin: a launcher per program beside the support directory
+# cni-plugins.d/ (build.spec, scripts/build; layout in README.md "Installing").
 build: setup
 	scripts/build
 
+# The release tarball dist/<project>-linux-<arch>-v<version>.tgz and its .sha256: extracting it
+# into /opt/cni/bin is the whole install.
+dist: build
+	scripts/dist
+
+# The Debian package dist/<name>_<version>-<rev>_<arch>.deb (scripts/deb), checked by lintian.
+deb: build
+	scripts/deb
+
+# The DaemonSet's image (deploy/Containerfile, FROM scratch), saved as dist/<name>-image-v<version>.tar.
+image: build
+	command -v podman >/dev/null || scripts/e2e-setup
+	scripts/image
+
+# The .deb (rebuilt from this build, lintian left to `make deb`) installed into a scratch root beside
+# Debian's Go plugins (scripts/deb-root), then the podman end-to-end tests run against that root's
+# /usr/lib/cni, where Debian's podman looks.
+test-deb-e2e: build
+	scripts/e2e-setup
+	LINTIAN=0 scripts/deb
+	root=$$(mktemp -d /tmp/cni-deb-root.XXXXXX) && trap 'rm -rf "$$root"' EXIT && \
+	scripts/deb-root "$$root" "$$(ls -t dist/*.deb | head -1)" --with-go && \
+	E2E_PLUGIN_DIR="$$root/usr/lib/cni" tests/e2e/run -q -k "podman and not deploy"
+
+# The same files as the tarball, written aside and renamed into place (safe on a running node).
 install: build
-	install -d $(PREFIX)
-	cp -a dist/bin/. $(PREFIX)/
+	$(PY) scripts/install $(PREFIX)
+
+uninstall: setup
+	$(PY) scripts/install --uninstall $(PREFIX)
 
 # Our built executables beside the Go reference; writes docs/benchmark.md and docs/benchmark.svg.
 bench: build

@@ -1,33 +1,45 @@
-"""One entry point for every executable: dispatch on the name it was called by (argv[0]).
+"""The entry of every program: `main(name)` with the program's name built in.
 
-The PyInstaller bundle is a single program with bridge, host-local, tuning, portmap and
-cnitool as links to it; the test shims call `run(name)` directly.
+The frozen build makes one executable per program (build.spec), each running `main("bridge")`
+and so on; the source shims call `run(name)`. Nothing depends on the name a program was called
+by (argv[0]), so resolved paths, wrappers (bridge -> bridge.real) and renames (10-tuning) work.
 
 By default a plugin call runs in this process and leaves nothing behind. With CNI_PY_WARM=1 in
 the caller's environment it first tries a warm server (launcher.warm): when one serves this exact
 context the call runs there and this process only relays its exit code; otherwise it runs cold,
 and then starts a server for the next calls. `--serve` runs the server itself; `--warm-status` /
-`--warm-stop` ask the server of this context for its status, or to exit.
+`--warm-stop` ask the server of this context for its status, or to exit. `--version` names the
+project version and build.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from launcher.programs import ENTRIES
+
+if TYPE_CHECKING:  # pragma: no cover
+    from libcni.skel import Plugin
+
+
+def warm_requested(env=os.environ) -> bool:
+    """Opt-in: only CNI_PY_WARM=1 (or true/yes/on) in the caller's environment uses (and starts) a
+    warm server. Unset or anything else: the plugin is a plain short-lived process."""
+    return env.get("CNI_PY_WARM", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def run(name: str) -> None:
     module = ENTRIES.get(name)
     if module is None:
-        sys.stderr.write(f"unknown program {name!r}; this bundle provides: {', '.join(sorted(ENTRIES))}\n")
+        sys.stderr.write(f"unknown program {name!r}; this build provides: {', '.join(sorted(ENTRIES))}\n")
         raise SystemExit(2)
     after = None
-    if name != "cnitool" and os.environ.get("CNI_PY_WARM"):  # opt-in: nothing to import otherwise
+    if name != "cnitool" and warm_requested():  # opt-in: nothing to import otherwise
         from launcher.warm import client
 
-        if name in client.SERVED and client.enabled():
+        if name in client.SERVED:
             client.call_warm(name)  # returns only when no server took the call
             after = client.start_server
     from importlib import import_module
@@ -38,31 +50,38 @@ def run(name: str) -> None:
         entry.main()
         return
     from libcni.skel import main as skel_main
+    from libcni.skel import set_delegate_resolver
 
+    set_delegate_resolver(delegate_plugin)
     skel_main(plugin, after=after)
 
 
-def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+def delegate_plugin(path: str, plugin_type: str) -> Plugin | None:
+    """In-process delegation (libcni.skel.delegate_plugin): our own Plugin behind `path`, or None."""
+    from launcher.inprocess import plugin_for
+
+    return plugin_for(path, plugin_type)
+
+
+def main(name: str = "") -> None:
+    flag = sys.argv[1] if len(sys.argv) > 1 else ""
+    if flag == "--version":
+        from libcni.skel import version_line
+
+        print(version_line(name))
+        return
+    if flag == "--serve":
         from launcher.warm.server import main as serve
 
         serve(sys.argv[2:])
         return
-    if len(sys.argv) > 1 and sys.argv[1] in ("--warm-status", "--warm-stop"):
+    if flag in ("--warm-status", "--warm-stop"):
         # the warm server of this program in this context (netns, namespaces, uid): JSON, or null
         import json
 
         from launcher.warm import client, protocol
 
-        kind = protocol.KIND_STATUS if sys.argv[1] == "--warm-status" else protocol.KIND_STOP
+        kind = protocol.KIND_STATUS if flag == "--warm-status" else protocol.KIND_STOP
         print(json.dumps(client.request(kind)))
         return
-    name = os.path.basename(sys.argv[0])
-    if name not in ENTRIES and len(sys.argv) > 1 and sys.argv[1] in ENTRIES:
-        # called as the bundle itself: `cni-plugins bridge` works like `bridge`
-        name = sys.argv.pop(1)
     run(name)
-
-
-if __name__ == "__main__":
-    main()

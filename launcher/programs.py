@@ -1,4 +1,9 @@
-"""The programs this bundle provides: executable name -> module with `main()` (and PLUGIN)."""
+"""The programs this project provides: executable name -> module with `main()` (and PLUGIN).
+
+The one list of programs: the source shims (launcher/shims.py), the frozen build (build.spec,
+scripts/build: one executable per entry) and the release all derive from it, so a new plugin
+needs one line here.
+"""
 
 ENTRIES: dict[str, str] = {
     "bridge": "plugins.bridge",
@@ -9,4 +14,10 @@ ENTRIES: dict[str, str] = {
     "loopback": "plugins.loopback",
     "host-local": "ipam.host_local",
     "cnitool": "libcni.cnitool",
+    "cni-install": "launcher.install",
 }
+
+# The frozen programs and their libraries live in this directory beside the executables a runtime
+# runs (launcher/stub/stub.c); it ships in the release tarball with them.
+SUPPORT_DIR = "cni-plugins.d"
+PROJECT = "pycni-plugins"

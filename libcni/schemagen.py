@@ -154,6 +154,42 @@ class _Writer:
             return f'("value", {value!r})'
         raise SystemExit(f"schemagen: unsupported default {value!r}")
 
+    def field_line(self, name: str, field: Any, records: dict[str, str]) -> str:
+        kind = self.checks(self.kind(field.annotation, records), list(field.metadata))
+        return f"        ({name!r}, {field.alias or name!r}, {kind}, {self.default(field, records)}),"
+
+    def field_lines(self, cls: type[BaseModel], records: dict[str, str]) -> list[str]:
+        """The fields' table lines; the runs a registered base model already has are taken from
+        its table (`*NetConf.fields[0:9]`), so the base's keys are written once."""
+        base: type[BaseModel] | None = next((b for b in cls.__mro__[1:] if b in self.owners), None)
+        if base is None:
+            return [self.field_line(name, field, records) for name, field in cls.model_fields.items()]
+        base_name = self.model(base, records)
+        scratch = _Writer(self.out_module, self.owners)  # renders for comparing, imports nothing here
+        inherited = {
+            name: (i, scratch.field_line(name, field, records))
+            for i, (name, field) in enumerate(base.model_fields.items())
+        }
+        lines: list[str] = []
+        run: list[int] = []  # consecutive base fields taken as they are
+
+        def flush() -> None:
+            if run:
+                lines.append(f"        *{base_name}.fields[{run[0]}:{run[-1] + 1}],")
+                run.clear()
+
+        for name, field in cls.model_fields.items():
+            index, base_line = inherited.get(name, (-1, ""))
+            if scratch.field_line(name, field, records) == base_line:
+                if run and index != run[-1] + 1:
+                    flush()
+                run.append(index)
+                continue
+            flush()
+            lines.append(self.field_line(name, field, records))
+        flush()
+        return lines
+
     def model(self, cls: type[BaseModel], records: dict[str, str]) -> str:
         owner = self.owners.get(cls, self.out_module)
         if owner != self.out_module:
@@ -165,13 +201,7 @@ class _Writer:
             own = [v for v in cls.__pydantic_decorators__.model_validators if v != "_go_json_keys"]
             if cls.__pydantic_decorators__.field_validators or own:
                 raise SystemExit(f"schemagen: {cls.__name__} has validator methods; use Annotated functions")
-        lines = []
-        for name, field in cls.model_fields.items():
-            meta = field.metadata
-            kind = self.checks(self.kind(field.annotation, records), list(meta))
-            key = field.alias or name
-            lines.append(f"        ({name!r}, {key!r}, {kind}, {self.default(field, records)}),")
-        body = "\n".join(lines)
+        body = "\n".join(self.field_lines(cls, records))
         name, record = cls.__name__, records.get(cls.__name__)
         fields = f"    (\n{body}\n    ),\n"
         if record is None:

@@ -21,7 +21,24 @@ from .types.errors import CNIError, ErrCode, internal
 from .types.version import CURRENT, SUPPORTED_VERSIONS, go_list, greater_or_equal, parse_version
 from .validate import validate_container_id, validate_ifname, validate_network_name
 
-PACKAGE_VERSION = "0.1.0"
+PACKAGE_VERSION = "0.1.0"  # pyproject.toml's version (tests/unit/test_version.py keeps them equal)
+PROJECT = "pycni-plugins"
+
+
+def build_stamp() -> str:
+    """The build this program comes from: `git describe` at build time, written by scripts/build
+    into the frozen bundle as the module _cni_build; "source" when running from a checkout."""
+    try:
+        from _cni_build import BUILD
+    except ImportError:
+        return "source"
+    return str(BUILD)
+
+
+def version_line(name: str) -> str:
+    """`<program> --version`: the program, the project version and the build."""
+    return f"{name} ({PROJECT}) v{PACKAGE_VERSION}, build {build_stamp()}"
+
 
 # Which verbs need which variables (Go skel's reqForCmd); CNI_COMMAND is always needed.
 _ENV_VARS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -93,7 +110,22 @@ class Plugin(namedtuple("Plugin", "name commands versions about", defaults=(SUPP
 
     @property
     def about_text(self) -> str:
-        return self.about or f"CNI {self.name} plugin v{PACKAGE_VERSION}"
+        return self.about or f"CNI {self.name} plugin v{PACKAGE_VERSION} ({PROJECT}, build {build_stamp()})"
+
+
+# In-process delegation: the process entry (launcher) sets a function that returns our own Plugin
+# when the delegate at `path` is a program of this very build, else None. Unset: always exec.
+_delegate_resolver: Callable[[str, str], Plugin | None] | None = None
+
+
+def set_delegate_resolver(resolver: Callable[[str, str], Plugin | None] | None) -> None:
+    global _delegate_resolver
+    _delegate_resolver = resolver
+
+
+def delegate_plugin(path: str, plugin_type: str) -> Plugin | None:
+    """Our own Plugin to run in-process for the delegate `plugin_type` found at `path`, or None."""
+    return _delegate_resolver(path, plugin_type) if _delegate_resolver is not None else None
 
 
 class Outcome(namedtuple("Outcome", "stdout stderr exit_code", defaults=(b"", b"", 0))):

@@ -92,6 +92,7 @@ MODULE_CONSTANTS: dict[str, tuple[str, ...]] = {
         "RT_SCOPE_HOST",
         "RT_SCOPE_NOWHERE",
     ),
+    "pyroute2.netlink.rtnl.ndmsg": ("NUD_REACHABLE", "NUD_STALE", "NUD_NOARP", "NUD_PERMANENT"),
     "pyroute2.netlink.nfnetlink": ("NFNL_SUBSYS_CTNETLINK",),
     "pyroute2.netlink.nfnetlink.nfctsocket": (
         "IPCTNL_MSG_CT_GET",
@@ -163,6 +164,7 @@ NLA_NUMBERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "rtmsg",
         ("RTA_DST", "RTA_OIF", "RTA_GATEWAY", "RTA_PRIORITY", "RTA_PREFSRC", "RTA_MULTIPATH", "RTA_TABLE"),
     ),
+    ("pyroute2.netlink.rtnl.ndmsg", "ndmsg", ("NDA_DST", "NDA_LLADDR")),
     ("pyroute2.netlink.nfnetlink.nfctsocket", "nfct_msg", ("CTA_TUPLE_ORIG", "CTA_ZONE", "CTA_FILTER")),
     ("pyroute2.netlink.nfnetlink.nfctsocket", "nfct_msg.cta_tuple", ("CTA_TUPLE_PROTO",)),
     (
@@ -215,7 +217,7 @@ def render() -> str:
         f"from pyroute2 {version}: do not edit; `make netlink-constants` rewrites it, and a test fails",
         'when it no longer matches pyroute2."""',
         "",
-        "from socket import (  # noqa: F401 - re-exported: one place for every netlink number",
+        "from _socket import (  # noqa: F401 - re-exported; _socket: socket's C core, without its enums",
         "    AF_BRIDGE,",
         "    AF_INET,",
         "    AF_INET6,",

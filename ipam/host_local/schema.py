@@ -6,8 +6,8 @@ Do not edit: change the pydantic models and regenerate (a test checks this file 
 from libcni.lean import model
 from ipam.host_local.config import IPAMRecord, RangeRecord, cidr_text, ip_text, requested_text
 from libcni.types.netconf import NetConfRecord
-from libcni.types.netconf_schema import Attachment
-from libcni.types.result_schema import DNS, Route
+from libcni.types.netconf_schema import NetConf
+from libcni.types.result_schema import Route
 
 RangeConf = model(
     "RangeConf",
@@ -61,15 +61,9 @@ ArgsConf = model(
 HostLocalNetConf = model(
     "HostLocalNetConf",
     (
-        ('cniVersion', 'cniVersion', ("str",), ("value", '')),
-        ('name', 'name', ("str",), ("value", '')),
-        ('type', 'type', ("str",), ("value", '')),
-        ('capabilities', 'capabilities', ("dict", ("bool",)), ("new", dict)),
+        *NetConf.fields[0:4],
         ('ipam', 'ipam', ("opt", ("model", IPAMConf)), ("value", None)),
-        ('dns', 'dns', ("model", DNS), ("new", DNS.record)),
-        ('prevResult', 'prevResult', ("opt", ("dict", ("any",))), ("value", None)),
-        ('valid_attachments', 'cni.dev/valid-attachments', ("opt", ("list", ("model", Attachment))), ("value", None)),
-        ('legacy_attachments', 'cni.dev/attachments', ("opt", ("list", ("model", Attachment))), ("value", None)),
+        *NetConf.fields[5:9],
         ('runtimeConfig', 'runtimeConfig', ("model", RuntimeConf), ("new", RuntimeConf.record)),
         ('args', 'args', ("opt", ("model", ArgsConf)), ("value", None)),
     ),

@@ -8,7 +8,7 @@ environment and runs exactly the code a cold process would run.
 - context.py: the socket address, naming everything that must match between caller and server;
 - protocol.py: the wire format (stdlib builtins only: the client must stay cheap);
 - client.py: used by every executable before any heavy import; starts a server after a cold run;
-- server.py: the server (`cni-plugins --serve`, `python -m launcher.multicall --serve`).
+- server.py: the server (`bridge --serve`, or any program of the build).
 
 Nothing here is imported at module level by anything but the client path, which is cheap.
 """

@@ -10,7 +10,7 @@ request, so running cold is safe. After HELLO we never fall back.
 
 A killed client: the server watches every worker's connection; when the client's end closes
 before the worker has replied (a runtime's timeout killed the plugin), the server SIGKILLs the
-worker's process group at once, as the runtime killed the cold process: no call completes after
+worker and all it started at once, as the runtime killed the cold process: no call completes after
 its client died (server.py, ClientWatch).
 """
 
@@ -20,18 +20,14 @@ import _socket
 import os
 import sys
 
+from launcher.programs import ENTRIES
 from libcni.paths import DEFAULT_PATH
 
 from . import protocol
 from .context import ROOT, address
 
-SERVED = frozenset({"bridge", "host-local", "tuning", "portmap", "bandwidth"})
-
-
-def enabled(env=os.environ) -> bool:
-    """Opt-in: only CNI_PY_WARM=1 (or true/yes/on) in the caller's environment uses (and starts) a
-    server. Unset or anything else: the plugin is a plain short-lived process and leaves nothing."""
-    return env.get("CNI_PY_WARM", "").strip().lower() in ("1", "true", "yes", "on")
+# every plugin of launcher/programs.py (cnitool is the runtime side, never served)
+SERVED = frozenset(name for name in ENTRIES if name != "cnitool")
 
 
 def call_warm(name: str) -> None:

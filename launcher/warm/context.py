@@ -20,11 +20,12 @@ PREFIX = "cni-py-warm"
 
 
 def program_paths() -> list[str]:
-    """What identifies the program: the frozen executable, or the python plus the checkout."""
-    exe = os.path.realpath(sys.executable)
+    """What identifies the program: the frozen build, or the python plus the checkout."""
     if getattr(sys, "frozen", False):
-        return [exe]
-    return [exe, ROOT]
+        # the support directory all programs share (one server serves them all) and a module of
+        # this build (replaced by every build and install)
+        return [ROOT, os.path.abspath(__file__)]
+    return [os.path.realpath(sys.executable), ROOT]
 
 
 def file_identity(path: str) -> str:

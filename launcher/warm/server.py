@@ -9,11 +9,12 @@ so the next cold call starts a fresh server while running workers finish their c
 
 A worker never outlives its client: the server keeps its own end of every worker's connection and
 polls it for the client's hang-up (POLLRDHUP). A client that goes away before its worker replied
-was killed (a runtime's timeout, which then runs DEL), so the server SIGKILLs the worker's process
-group (the worker and anything it runs, e.g. a delegated IPAM plugin) right away, before it
+was killed (a runtime's timeout, which then runs DEL), so the server SIGKILLs the worker and every
+process it started (e.g. a delegated IPAM plugin, in a group of its own) right away, before it
 accepts any later connection: the call ends as the killed cold process would have, and no ADD
-completes after its runtime gave up on it. Workers also die with the server (PR_SET_PDEATHSIG),
-so none runs unwatched.
+completes after its runtime gave up on it. A worker reports its call complete (its pid on a pipe)
+just before it replies, so the normal hang-up after a reply costs nothing. Workers also die with
+the server (PR_SET_PDEATHSIG), so none runs unwatched.
 """
 
 from __future__ import annotations
@@ -227,6 +228,9 @@ class Server:
         self.stopping = ""
         self.watch: ProgramWatch | None = None
         self.wake_read, self.wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        # a worker writes its pid here when its call is complete, before it replies: its client
+        # may then go away without the worker being killed (nothing is left to abort)
+        self.done_read, self.done_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def run(self) -> None:
         signal.set_wakeup_fd(self.wake_write)
@@ -241,6 +245,7 @@ class Server:
         self.listener.setblocking(False)
         self.poller.register(self.listener, select.POLLIN)
         self.poller.register(self.wake_read, select.POLLIN)
+        self.poller.register(self.done_read, select.POLLIN)
         log(f"serving {self.address!r} (idle exit after {self.idle:g} s)")
         while not self.stopping:
             ready = self._wait()
@@ -269,6 +274,7 @@ class Server:
         except InterruptedError:
             events = []
         self._drain_wakeups()
+        self._drain_done()  # first: a completed call's client may already have gone
         for fd, _mask in events:
             if fd in self.clients:
                 self._client_gone(fd)
@@ -292,13 +298,16 @@ class Server:
         entry = self._unwatch(fd)
         if entry is None or entry[0] not in self.children:
             return
-        pid = entry[0]
-        for kill in (os.killpg, os.kill):  # its group; the worker alone if it has none yet
-            try:
-                kill(pid, signal.SIGKILL)
-                break
-            except OSError:
-                continue
+        kill_tree(entry[0])
+
+    def _drain_done(self) -> None:
+        try:
+            data = os.read(self.done_read, 4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        done = {int.from_bytes(data[i : i + 4], "little") for i in range(0, len(data) - 3, 4)}
+        for fd in [fd for fd, entry in self.clients.items() if entry[0] in done]:
+            self._unwatch(fd)
 
     def _stop(self, signum: int, _frame) -> None:
         self.stopping = f"signal {signum}"
@@ -355,8 +364,6 @@ class Server:
             return False
         if pid == 0:
             worker(conn, self, parent)  # never returns
-        with contextlib.suppress(OSError):  # also done by the worker: whichever runs first
-            os.setpgid(pid, pid)
         self.children.add(pid)
         self._watch(pid, conn)
         self.served += 1
@@ -375,6 +382,46 @@ class Server:
         }
 
 
+def kill_tree(root: int) -> None:
+    """SIGKILL a process and every descendant, even those in a group of their own (a delegated
+    plugin runs in its own process group). Stop them first, until no new one appears, so that
+    none can fork or be reparented away while the tree is read; then kill them all."""
+    stopped: set[int] = set()
+    while True:
+        tree = {root} | descendants(root)
+        new = tree - stopped
+        if not new:
+            break
+        for pid in new:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+        stopped |= new
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found: set[int] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 # -- one call ------------------------------------------------------------------------------------
 
 
@@ -383,8 +430,6 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
     global _log_fd
     code = 0
     try:
-        with contextlib.suppress(OSError):
-            os.setpgid(0, 0)  # its own group: the server kills it with what it runs
         _die_with(parent)
         _log_fd = os.dup(2)
         signal.set_wakeup_fd(-1)
@@ -396,6 +441,7 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
             other.close()  # the other workers' clients must see their end of stream, not ours
         os.close(server.wake_read)
         os.close(server.wake_write)
+        os.close(server.done_read)
         gc.unfreeze()  # this short-lived worker collects again (the server froze its preloaded heap)
         conn.setblocking(True)
         conn.settimeout(protocol.REQUEST_TIMEOUT)
@@ -406,9 +452,11 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
             return
         kind = items[0]
         if kind == protocol.KIND_STATUS:
+            _done(server)
             conn.sendall(protocol.json_reply(json.dumps(status).encode()))
         elif kind == protocol.KIND_STOP:
             os.kill(os.getppid(), signal.SIGTERM)
+            _done(server)
             conn.sendall(protocol.json_reply(json.dumps(status).encode()))
         elif kind == protocol.KIND_RUN and len(fds) == protocol.FDS:
             conn.settimeout(None)
@@ -416,6 +464,7 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
             code = run_call(items, fds)
             if debug is not None:
                 debug.report(items[1].decode())
+            _done(server)
             try:
                 conn.sendall(protocol.exit_reply(code))
             except OSError:
@@ -427,6 +476,12 @@ def worker(conn: socket.socket, server: Server, parent: int) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def _done(server: Server) -> None:
+    """Tell the server this call is complete (before replying: the client leaves after the reply)."""
+    with contextlib.suppress(OSError):
+        os.write(server.done_write, os.getpid().to_bytes(4, "little"))
 
 
 def _die_with(parent: int) -> None:
@@ -496,8 +551,12 @@ def run_call(items: list[bytes], fds: list[int]) -> int:
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own stdio, like Python sets it up
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+    from launcher.multicall import delegate_plugin
     from launcher.programs import ENTRIES
     from libcni.skel import run_call as skel_run_call
+    from libcni.skel import set_delegate_resolver
+
+    set_delegate_resolver(delegate_plugin)
 
     if name not in SERVED:
         sys.stderr.write(f"unknown program {name!r}\n")

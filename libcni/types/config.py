@@ -9,9 +9,9 @@ from pydantic import Field
 
 from ..gojson import decode_text
 from .errors import CNIError, ErrCode
-from .gomodel import GoModel, lookup, parse_model
+from .gomodel import GoModel, parse_model
+from .netconf import NetConfMethods
 from .result_models import DNS
-from .results import AnyResult, Result, as_current, convert, parse_result
 
 
 class Attachment(GoModel):
@@ -19,7 +19,7 @@ class Attachment(GoModel):
     ifname: str = ""
 
 
-class NetConf(GoModel):
+class NetConf(NetConfMethods, GoModel):
     """Keys common to every plugin's configuration; plugins subclass it with their own."""
 
     cniVersion: str = ""
@@ -31,27 +31,6 @@ class NetConf(GoModel):
     prevResult: dict[str, Any] | None = None
     valid_attachments: list[Attachment] | None = Field(default=None, alias="cni.dev/valid-attachments")
     legacy_attachments: list[Attachment] | None = Field(default=None, alias="cni.dev/attachments")
-
-    @property
-    def ipam_type(self) -> str:
-        value = lookup(self.ipam, "type")
-        return value if isinstance(value, str) else ""
-
-    def gc_valid_attachments(self) -> list[Attachment]:
-        """`cni.dev/valid-attachments`, falling back to the pre-rename key; absent or null is []."""
-        if self.valid_attachments is not None:
-            return self.valid_attachments
-        return self.legacy_attachments or []
-
-    def prev_result(self) -> Result | None:
-        """prevResult parsed by its own version (absent: the config's), as the newest version.
-
-        Go parses it with the config's version and fails across families (cni#862); we don't."""
-        if self.prevResult is None:
-            return None
-        parsed: AnyResult = parse_result(self.prevResult, self.cniVersion)
-        # Convert through the config's version so lossy steps happen as in Go.
-        return as_current(convert(parsed, self.cniVersion or parsed.cniVersion))
 
 
 def decode_json_object(stdin: bytes, what: str = "network config") -> dict[str, Any]:

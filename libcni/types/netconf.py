@@ -19,16 +19,16 @@ if TYPE_CHECKING:  # annotations only
     from .results import DNS
 
 
-class NetConfRecord(Record):
-    cniVersion: str
-    name: str
-    type: str
-    capabilities: dict[str, bool]
-    ipam: dict[str, Any]
-    dns: DNS
-    prevResult: dict[str, Any] | None
-    valid_attachments: list[Any] | None
-    legacy_attachments: list[Any] | None
+class NetConfMethods:
+    """What the plugins ask of any configuration: of the records here, and of the pydantic models
+    (libcni.types.config.NetConf), which share these methods."""
+
+    if TYPE_CHECKING:  # declared for type checkers only: pydantic must not see them as fields
+        cniVersion: str
+        ipam: dict[str, Any]
+        prevResult: dict[str, Any] | None
+        valid_attachments: list[Any] | None
+        legacy_attachments: list[Any] | None
 
     @property
     def ipam_type(self) -> str:
@@ -52,6 +52,18 @@ class NetConfRecord(Record):
         parsed: AnyResult = parse_result(self.prevResult, self.cniVersion)
         # Convert through the config's version so lossy steps happen as in Go.
         return as_current(convert(parsed, self.cniVersion or parsed.cniVersion))
+
+
+class NetConfRecord(NetConfMethods, Record):
+    cniVersion: str
+    name: str
+    type: str
+    capabilities: dict[str, bool]
+    ipam: dict[str, Any]
+    dns: DNS
+    prevResult: dict[str, Any] | None
+    valid_attachments: list[Any] | None
+    legacy_attachments: list[Any] | None
 
 
 def load(table: Model, config: Any, prefix: str = "") -> Any:

@@ -1,15 +1,15 @@
 """One netlink socket and its two exchanges: a request answered by an ACK (or an errno), and a
 dump answered by a multipart reply ending in NLMSG_DONE.
 
-The socket belongs to the network namespace it was created in (pkg/ns.NetNS.netlink opens one
+The socket belongs to the network namespace it was created in (pkg/ns.NetNS.rtnl opens one
 inside another netns without forking); every request on it acts there.
 """
 
 from __future__ import annotations
 
+import _socket  # socket's C core: socket.py's enums would cost ~3 ms of every cold call
 import errno
 import os
-import socket
 
 from . import wire
 from .constants import (
@@ -33,7 +33,7 @@ Reply = tuple[int, bytes]  # (message type, payload)
 
 
 class NetlinkSocket:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
         self._seq = int.from_bytes(os.urandom(3), "little")
 
@@ -41,7 +41,7 @@ class NetlinkSocket:
     def open(cls, protocol: int = NETLINK_ROUTE) -> NetlinkSocket:
         """A socket in the current network namespace."""
         try:
-            sock = socket.socket(AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
+            sock = _socket.socket(AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, protocol)
         except OSError as err:  # EMFILE, EPROTONOSUPPORT (no such netlink family), ...
             raise NetlinkError(err.errno or errno.EIO) from None
         try:

@@ -2,7 +2,7 @@
 from pyroute2 0.9.7: do not edit; `make netlink-constants` rewrites it, and a test fails
 when it no longer matches pyroute2."""
 
-from socket import (  # noqa: F401 - re-exported: one place for every netlink number
+from _socket import (  # noqa: F401 - re-exported; _socket: socket's C core, without its enums
     AF_BRIDGE,
     AF_INET,
     AF_INET6,
@@ -78,6 +78,12 @@ RT_SCOPE_SITE = 200
 RT_SCOPE_LINK = 253
 RT_SCOPE_HOST = 254
 RT_SCOPE_NOWHERE = 255
+
+# pyroute2.netlink.rtnl.ndmsg
+NUD_REACHABLE = 2
+NUD_STALE = 4
+NUD_NOARP = 64
+NUD_PERMANENT = 128
 
 # pyroute2.netlink.nfnetlink
 NFNL_SUBSYS_CTNETLINK = 1
@@ -161,6 +167,10 @@ RTA_PRIORITY = 6
 RTA_PREFSRC = 7
 RTA_MULTIPATH = 9
 RTA_TABLE = 15
+
+# pyroute2.netlink.rtnl.ndmsg: ndmsg.nla_map
+NDA_DST = 1
+NDA_LLADDR = 2
 
 # pyroute2.netlink.nfnetlink.nfctsocket: nfct_msg.nla_map
 CTA_TUPLE_ORIG = 1

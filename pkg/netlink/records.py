@@ -3,7 +3,7 @@ payloads. Pure: bytes in, records out."""
 
 from __future__ import annotations
 
-import socket
+import _socket
 import struct
 
 from . import wire
@@ -206,7 +206,7 @@ class Route(Record):
 
 
 def ip_text(family: int, packed: bytes | None) -> str:
-    return socket.inet_ntop(family, packed) if packed else ""
+    return _socket.inet_ntop(family, packed) if packed else ""
 
 
 def mac_text(packed: bytes | None) -> str:

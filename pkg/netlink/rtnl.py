@@ -11,13 +11,13 @@ OSError with the errno), which callers turn into CNI errors with errors.to_cni_e
 
 from __future__ import annotations
 
+import _socket
 import errno
 import ipaddress
-import socket
 import struct
 
 from . import wire
-from .conn import NetlinkSocket
+from .conn import NetlinkSocket, Reply
 from .constants import (
     AF_BRIDGE,
     AF_INET,
@@ -110,6 +110,13 @@ class Rtnl:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def request(self, kind: int, payload: bytes, flags: int = 0) -> list[Reply]:
+        """Any rtnetlink request (for kinds this class has no method for: tc, neighbours...)."""
+        return self.nl.request(kind, payload, flags)
+
+    def dump(self, kind: int, payload: bytes) -> list[Reply]:
+        return self.nl.dump(kind, payload)
 
     # -- links: reading --------------------------------------------------------------------------
 
@@ -326,7 +333,7 @@ class Rtnl:
         if network.prefixlen:
             payload += wire.attr(RTA_DST, network.network_address.packed)
         if gateway:
-            payload += wire.attr(RTA_GATEWAY, socket.inet_pton(family, gateway))
+            payload += wire.attr(RTA_GATEWAY, _socket.inet_pton(family, gateway))
         if oif:
             payload += wire.attr_u32(RTA_OIF, oif)
         if priority:

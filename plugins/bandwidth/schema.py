@@ -5,8 +5,7 @@ Do not edit: change the pydantic models and regenerate (a test checks this file 
 
 from libcni.lean import model
 from libcni.types.netconf import NetConfRecord
-from libcni.types.netconf_schema import Attachment
-from libcni.types.result_schema import DNS
+from libcni.types.netconf_schema import NetConf
 from plugins.bandwidth.config import uint64
 
 BandwidthEntry = model(
@@ -29,15 +28,7 @@ RuntimeConfig = model(
 BandwidthConf = model(
     "BandwidthConf",
     (
-        ('cniVersion', 'cniVersion', ("str",), ("value", '')),
-        ('name', 'name', ("str",), ("value", '')),
-        ('type', 'type', ("str",), ("value", '')),
-        ('capabilities', 'capabilities', ("dict", ("bool",)), ("new", dict)),
-        ('ipam', 'ipam', ("dict", ("any",)), ("new", dict)),
-        ('dns', 'dns', ("model", DNS), ("new", DNS.record)),
-        ('prevResult', 'prevResult', ("opt", ("dict", ("any",))), ("value", None)),
-        ('valid_attachments', 'cni.dev/valid-attachments', ("opt", ("list", ("model", Attachment))), ("value", None)),
-        ('legacy_attachments', 'cni.dev/attachments', ("opt", ("list", ("model", Attachment))), ("value", None)),
+        *NetConf.fields[0:9],
         ('ingressRate', 'ingressRate', ("opt", ("check", ("int",), uint64)), ("value", None)),
         ('ingressBurst', 'ingressBurst', ("opt", ("check", ("int",), uint64)), ("value", None)),
         ('egressRate', 'egressRate', ("opt", ("check", ("int",), uint64)), ("value", None)),

@@ -4,8 +4,7 @@ Do not edit: change the pydantic models and regenerate (a test checks this file 
 """
 
 from libcni.lean import model
-from libcni.types.netconf_schema import Attachment
-from libcni.types.result_schema import DNS
+from libcni.types.netconf_schema import NetConf
 from plugins.bridge.config import BridgeRecord
 
 VlanTrunk = model(
@@ -34,15 +33,7 @@ BridgeArgs = model(
 BridgeConf = model(
     "BridgeConf",
     (
-        ('cniVersion', 'cniVersion', ("str",), ("value", '')),
-        ('name', 'name', ("str",), ("value", '')),
-        ('type', 'type', ("str",), ("value", '')),
-        ('capabilities', 'capabilities', ("dict", ("bool",)), ("new", dict)),
-        ('ipam', 'ipam', ("dict", ("any",)), ("new", dict)),
-        ('dns', 'dns', ("model", DNS), ("new", DNS.record)),
-        ('prevResult', 'prevResult', ("opt", ("dict", ("any",))), ("value", None)),
-        ('valid_attachments', 'cni.dev/valid-attachments', ("opt", ("list", ("model", Attachment))), ("value", None)),
-        ('legacy_attachments', 'cni.dev/attachments', ("opt", ("list", ("model", Attachment))), ("value", None)),
+        *NetConf.fields[0:9],
         ('bridge', 'bridge', ("str",), ("value", 'cni0')),
         ('isGateway', 'isGateway', ("bool",), ("value", False)),
         ('isDefaultGateway', 'isDefaultGateway', ("bool",), ("value", False)),

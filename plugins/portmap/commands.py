@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections import namedtuple
 from collections.abc import Callable
 from types import ModuleType
-from typing import NamedTuple
 
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
@@ -36,11 +36,14 @@ def _nftables_usable() -> bool:
     return backend_module("nftables").usable()
 
 
-class Probes(NamedTuple):
+class Probes(
+    namedtuple("Probes", "iptables_usable nftables_usable", defaults=(_iptables_usable, _nftables_usable))
+):
     """The kernel questions the backend choice may ask (the fuzzer answers them itself)."""
 
-    iptables_usable: Callable[[], bool] = _iptables_usable
-    nftables_usable: Callable[[], bool] = _nftables_usable
+    __slots__ = ()
+    iptables_usable: Callable[[], bool]
+    nftables_usable: Callable[[], bool]
 
 
 KERNEL = Probes()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from typing import Any
 
 from libcni.files import replace_file_at
 from libcni.lean import Record, decode
@@ -33,7 +32,7 @@ class SavedLink(Record):
     txQLen: int | None
 
     def to_go_json(self) -> bytes:
-        out: dict[str, Any] = {}
+        out: dict[str, object] = {}
         if self.mac:
             out["mac"] = self.mac
         if self.promisc is not None:

@@ -137,6 +137,14 @@ def test_layer2_below_0_3_fails_before_touching_anything(br, host_ns, container_
     assert link_names(host_ns) == {"lo"} and link_names(container_ns) == {"lo"}
 
 
+def test_dns_of_the_config_is_the_result_dns(br, host_ns, container_ns, data_dir):
+    dns = {"nameservers": ["10.1.0.53"], "domain": "ex.test", "search": ["a.test"], "options": ["ndots:2"]}
+    pod = attach(br, netconf(data_dir=data_dir, isGateway=True, dns=dns), container_ns)
+    pod.add.ok()
+    assert pod.result["dns"] == dns
+    pod.call("DEL").ok()
+
+
 def test_existing_bridge_is_reused_and_keeps_its_mtu(br, host_ns, container_ns, data_dir):
     host_ns.run("ip", "link", "add", "cni0", "type", "bridge")
     host_ns.run("ip", "link", "set", "cni0", "mtu", "1400")

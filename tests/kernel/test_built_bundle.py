@@ -1,15 +1,29 @@
-"""The frozen executables (dist/bin, `make build`) through ADD/CHECK/DEL of the chain
-bridge(+host-local) + tuning + portmap, driven by the built cnitool, cold and through the warm
-server. Skipped with a reason when nothing was built (CI builds first)."""
+"""The frozen executables (dist/bin, `make build`) and the release tarball (`make dist`).
+
+- ADD/CHECK/DEL of the chain bridge(+host-local) + tuning + portmap, driven by the built cnitool:
+  by default (no process left behind), cold and through the opt-in warm server;
+- what people do to plugin files: run through the resolved path, behind a logging wrapper,
+  renamed, copied with `cp -L`/`install` with and without the support directory;
+- the tarball extracted into an empty directory is a working plugin directory; `scripts/install`
+  (make install / uninstall) lays out the same files.
+
+Skipped with a reason when nothing was built (CI builds first)."""
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import json
 import os
+import shutil
 import subprocess
+import sys
+import tarfile
+import time
 
 import pytest
 
+from launcher.programs import ENTRIES, SUPPORT_DIR
 from tests.harness import unique
 
 pytestmark = pytest.mark.kernel
@@ -19,7 +33,7 @@ BUILT = os.environ.get("CNI_BUILT_DIR", os.path.join(ROOT, "dist", "bin"))
 SUBNET_PREFIX = "10.93.7."
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def built():
     if not os.access(os.path.join(BUILT, "cnitool"), os.X_OK):
         pytest.skip(f"no built executables in {BUILT} (run `make build`)")
@@ -52,8 +66,44 @@ def conflist(tmp_path, bridge: str) -> str:
     return str(directory)
 
 
-@pytest.mark.parametrize("mode", ["cold", "warm"])
+def processes_in(ns_path: str) -> list[str]:
+    """Command lines of the processes whose netns is `ns_path`."""
+    inode = os.stat(ns_path).st_ino
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}/ns/net").st_ino == inode:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        found.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue
+    return found
+
+
+def processes_of(directory: str) -> list[str]:
+    """Executables of running processes that live under `directory`."""
+    found = []
+    prefix = os.path.realpath(directory) + os.sep
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                exe = os.readlink(f"/proc/{entry}/exe")
+            except OSError:
+                continue
+            if exe.startswith(prefix):
+                found.append(f"{entry} {exe}")
+    return found
+
+
+@pytest.mark.parametrize("mode", ["default", "cold", "warm"])
 def test_chain_add_check_del_with_the_built_executables(built, tmp_path, host_ns, container_ns, mode):
+    chain(built, tmp_path, host_ns, container_ns, mode)
+
+
+def chain(built: str, tmp_path, host_ns, container_ns, mode: str = "default") -> None:
+    """The chain through `built`'s cnitool; by default (no CNI_PY_WARM) nothing of ours may run
+    in the host netns, or from `built`, once each call returned."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
         "NETCONFPATH": conflist(tmp_path, unique("brb")),
@@ -62,11 +112,12 @@ def test_chain_add_check_del_with_the_built_executables(built, tmp_path, host_ns
         "CAP_ARGS": json.dumps(
             {"portMappings": [{"hostPort": 18181, "containerPort": 80, "protocol": "tcp"}]}
         ),
-        "CNI_PY_WARM": "0" if mode == "cold" else "1",
     }
+    if mode != "default":
+        env["CNI_PY_WARM"] = "0" if mode == "cold" else "1"
 
     def cnitool(*argv: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
+        proc = subprocess.run(
             ["nsenter", f"--net={host_ns.path}", "--", os.path.join(built, "cnitool"), *argv],
             env=env,
             capture_output=True,
@@ -74,6 +125,10 @@ def test_chain_add_check_del_with_the_built_executables(built, tmp_path, host_ns
             timeout=120,
             check=False,
         )
+        if mode == "default":
+            assert processes_in(host_ns.path) == [], f"cnitool {argv[0]} left processes behind"
+            assert processes_of(built) == [], f"cnitool {argv[0]} left processes behind"
+        return proc
 
     try:
         add = cnitool("add", "built", container_ns.path)
@@ -104,3 +159,282 @@ def test_chain_add_check_del_with_the_built_executables(built, tmp_path, host_ns
             capture_output=True,
             check=False,
         )
+
+
+# -- what people do to plugin files ----------------------------------------------------------------
+
+
+def call(path: str, command: str = "VERSION", stdin: bytes = b"", **env: str) -> subprocess.CompletedProcess:
+    environ = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "CNI_COMMAND": command}
+    environ.update(env)
+    return subprocess.run([path], input=stdin, env=environ, capture_output=True, timeout=60, check=False)
+
+
+def version_ok(proc: subprocess.CompletedProcess) -> None:
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["supportedVersions"][-1] == "1.1.0"
+
+
+@pytest.fixture(scope="module")
+def copied(tmp_path_factory, built) -> str:
+    """A copy of the support directory, made once: `cp -L`'d programs go beside it."""
+    directory = tmp_path_factory.mktemp("copied")
+    shutil.copytree(os.path.join(built, SUPPORT_DIR), directory / SUPPORT_DIR, symlinks=True)
+    return str(directory)
+
+
+def test_programs_are_real_executables_with_their_name_built_in(built):
+    for name in ENTRIES:
+        path = os.path.join(built, name)
+        assert os.path.isfile(path) and not os.path.islink(path)
+        version = subprocess.run([path, "--version"], capture_output=True, text=True, check=True).stdout
+        assert version.startswith(f"{name} (pycni-plugins) v") and ", build " in version
+
+
+def test_run_through_the_resolved_path_and_a_symlink(built, tmp_path):
+    version_ok(call(os.path.realpath(os.path.join(built, "bridge"))))
+    os.symlink(os.path.realpath(os.path.join(built, "bridge")), tmp_path / "elsewhere")
+    version_ok(call(str(tmp_path / "elsewhere")))
+
+
+def test_a_logging_wrapper_around_the_real_program(copied, tmp_path):
+    """`mv bridge bridge.real` and a script `bridge` that logs and execs bridge.real "$@"."""
+    shutil.copy2(os.path.join(BUILT, "bridge"), os.path.join(copied, "bridge.real"))
+    log = tmp_path / "log"
+    wrapper = os.path.join(copied, "bridge")
+    with open(wrapper, "w") as f:
+        f.write(f'#!/bin/sh\necho "$CNI_COMMAND" >>{log}\nexec {copied}/bridge.real "$@"\n')
+    os.chmod(wrapper, 0o755)
+    version_ok(call(wrapper))
+    about = call(wrapper, command="")
+    assert about.returncode == 0 and about.stderr.decode().startswith("CNI bridge plugin v")
+    assert log.read_text().splitlines() == ["VERSION", ""]  # both calls went through the wrapper
+
+
+def test_a_renamed_program_keeps_its_identity(copied):
+    shutil.copy2(os.path.join(BUILT, "tuning"), os.path.join(copied, "10-tuning"))
+    version_ok(call(os.path.join(copied, "10-tuning")))
+    about = call(os.path.join(copied, "10-tuning"), command="")
+    assert about.stderr.decode().startswith("CNI tuning plugin v")
+
+
+def test_copied_with_its_support_directory_runs_an_add_and_del(copied, tmp_path, host_ns, container_ns):
+    """`cp -L` and `install` of host-local beside a copy of the support directory: a real ADD/DEL."""
+    subprocess.run(["cp", "-L", os.path.join(BUILT, "portmap"), copied], check=True)
+    subprocess.run(["install", "-m", "0755", os.path.join(BUILT, "host-local"), copied], check=True)
+    version_ok(call(os.path.join(copied, "portmap")))
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "copied",
+        "type": "host-local",
+        "ipam": {"type": "host-local", "subnet": "10.93.8.0/24", "dataDir": str(tmp_path / "ipam")},
+    }
+    env = {"CNI_CONTAINERID": "copiedcid", "CNI_NETNS": container_ns.path, "CNI_IFNAME": "eth0"}
+    env["CNI_PATH"] = copied
+    add = call(os.path.join(copied, "host-local"), "ADD", json.dumps(conf).encode(), **env)
+    assert add.returncode == 0, add.stdout + add.stderr
+    assert json.loads(add.stdout)["ips"][0]["address"] == "10.93.8.2/24"
+    assert os.path.exists(tmp_path / "ipam" / "copied" / "10.93.8.2")
+    delete = call(os.path.join(copied, "host-local"), "DEL", json.dumps(conf).encode(), **env)
+    assert delete.returncode == 0, delete.stdout + delete.stderr
+    assert not os.path.exists(tmp_path / "ipam" / "copied" / "10.93.8.2")
+
+
+@pytest.mark.parametrize("how", ["cp -L", "install"])
+def test_copied_without_its_support_directory_fails_clearly(built, tmp_path, how):
+    source = os.path.join(built, "host-local")
+    if how == "cp -L":
+        subprocess.run(["cp", "-L", source, str(tmp_path)], check=True)
+    else:
+        subprocess.run(["install", "-m", "0755", source, str(tmp_path)], check=True)
+    proc = call(str(tmp_path / "host-local"), "ADD", b"{}")
+    assert proc.returncode == 1
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert f"needs the directory {SUPPORT_DIR}/" in lines[0] and "install the whole release" in lines[0]
+    assert str(tmp_path / SUPPORT_DIR / "host-local") in lines[0]
+    error = json.loads(proc.stdout)
+    assert error["code"] == 999 and "without its support directory" in error["msg"]
+    assert ".tgz" in error["details"]
+
+
+# -- the release tarball and make install --------------------------------------------------------------
+
+
+def tarball() -> str:
+    found = sorted(glob.glob(os.path.join(ROOT, "dist", "*-linux-*-v*.tgz")))
+    if not found:
+        pytest.skip("no release tarball in dist/ (run `make dist`)")
+    return found[-1]
+
+
+def test_the_tarball_extracted_is_a_working_plugin_directory(tmp_path, host_ns, container_ns):
+    path = tarball()
+    with open(path + ".sha256") as f:
+        digest, name = f.read().split()
+    assert name == os.path.basename(path)
+    with open(path, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == digest
+    with tarfile.open(path) as tar:
+        members = tar.getmembers()
+        top = sorted({m.name.removeprefix("./").split("/")[0] for m in members} - {".", ""})
+        assert top == sorted([*ENTRIES, SUPPORT_DIR])  # the programs at the top level, and the support dir
+        assert all(m.uid == 0 and m.gid == 0 for m in members)
+        assert all(m.isfile() and m.mode & 0o111 for m in members if m.name.removeprefix("./") in ENTRIES)
+        bin_dir = tmp_path / "opt-cni-bin"
+        bin_dir.mkdir()
+        tar.extractall(bin_dir, filter="tar")
+    for program in ENTRIES:
+        if program != "cnitool":
+            version_ok(call(str(bin_dir / program)))
+    chain(str(bin_dir), tmp_path, host_ns, container_ns)
+
+
+def test_install_and_uninstall_match_the_tarball_layout(built, tmp_path):
+    prefix = tmp_path / "prefix"
+    prefix.mkdir()
+    (prefix / "foreign").write_text("not ours")  # another plugin in the same directory stays
+    script = os.path.join(ROOT, "scripts", "install")
+    subprocess.run([sys.executable, script, "--from", built, str(prefix)], check=True, capture_output=True)
+    assert sorted(os.listdir(prefix)) == sorted([*ENTRIES, SUPPORT_DIR, "foreign"])  # nothing left aside
+    version_ok(call(str(prefix / "bridge")))
+    # again, over the running installation: the swap leaves no temporary file behind
+    subprocess.run([sys.executable, script, "--from", built, str(prefix)], check=True, capture_output=True)
+    assert sorted(os.listdir(prefix)) == sorted([*ENTRIES, SUPPORT_DIR, "foreign"])
+    version_ok(call(str(prefix / "tuning")))
+    subprocess.run([sys.executable, script, "--uninstall", str(prefix)], check=True, capture_output=True)
+    assert os.listdir(prefix) == ["foreign"]
+
+
+# -- the opt-in warm server of the built programs: a killed client ends its call ----------------------
+
+
+def test_built_warm_worker_dies_with_its_killed_client(built, tmp_path, host_ns, container_ns):
+    """host-local through the built programs' warm server waits for its config on the caller's
+    stdin; the caller is SIGKILLed; its worker must be gone, and the config arriving afterwards
+    allocates nothing."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "CNI_PY_WARM": "1",
+        "CNI_PY_WARM_MAX": "64",
+        "CNI_PY_WARM_IDLE": "60",
+    }
+    program = os.path.join(built, "host-local")
+
+    def in_host(*argv: str) -> list[str]:
+        return ["nsenter", f"--net={host_ns.path}", "--", *argv]
+
+    def warm(flag: str):
+        out = subprocess.run(in_host(program, flag), env=env, capture_output=True, text=True, check=False)
+        return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
+
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "killed",
+        "type": "host-local",
+        "ipam": {"type": "host-local", "subnet": "10.93.9.0/24", "dataDir": str(tmp_path / "ipam")},
+    }
+    call_env = dict(env, CNI_COMMAND="ADD", CNI_CONTAINERID="killedcid", CNI_NETNS=container_ns.path)
+    call_env.update(CNI_IFNAME="eth0", CNI_PATH=built)
+    client = None
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not warm("--warm-status"):
+            subprocess.run(in_host(program), env=dict(env, CNI_COMMAND="VERSION"), capture_output=True)
+            time.sleep(0.5)
+        assert warm("--warm-status"), "no warm server came up"
+        client = subprocess.Popen(in_host(program), stdin=subprocess.PIPE, env=call_env)
+        pipe = f"pipe:[{os.fstat(client.stdin.fileno()).st_ino}]"
+        worker = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and worker is None:
+            for entry in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    if int(entry) != client.pid and os.readlink(f"/proc/{entry}/fd/0") == pipe:
+                        worker = int(entry)
+                except OSError:
+                    continue
+            time.sleep(0.02)
+        assert worker is not None, "no worker took the call"
+        client.kill()
+        client.wait(10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{worker}"):
+            time.sleep(0.02)
+        assert not os.path.exists(f"/proc/{worker}"), "the worker outlived its client"
+        try:
+            client.stdin.write(json.dumps(conf).encode())
+            client.stdin.close()
+        except BrokenPipeError:
+            pass  # nobody reads it any more
+        time.sleep(1)
+        assert not os.path.exists(tmp_path / "ipam" / "killed" / "10.93.9.2")
+        assert warm("--warm-status"), "the server itself survives"
+    finally:
+        if client is not None:
+            client.kill()
+            client.wait()
+        warm("--warm-stop")
+
+
+# -- in-process delegation: our own host-local runs inside bridge, anything else is exec'd ---------------
+
+
+@pytest.mark.parametrize("delegate", ["ours", "wrapper"])
+def test_bridge_runs_our_host_local_in_process(built, tmp_path, host_ns, container_ns, delegate):
+    """bridge finds host-local in CNI_PATH: our own launcher of this build runs in-process (no
+    exec of host-local at all); a wrapper script in front of it is executed like any plugin."""
+    cni_path = built
+    if delegate == "wrapper":
+        cni_path = str(tmp_path / "wrapped")
+        os.mkdir(cni_path)
+        wrapper = os.path.join(cni_path, "host-local")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\nexec {built}/host-local "$@"\n')
+        os.chmod(wrapper, 0o755)
+        cni_path += ":" + built
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "inproc",
+        "type": "bridge",
+        "bridge": unique("bri"),
+        "ipam": {"type": "host-local", "subnet": "10.93.10.0/24", "dataDir": str(tmp_path / "ipam")},
+    }
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "CNI_CONTAINERID": "inproccid",
+        "CNI_NETNS": container_ns.path,
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": cni_path,
+    }
+    trace = tmp_path / "trace"
+    for command in ("ADD", "DEL"):
+        proc = subprocess.run(
+            [
+                "nsenter",
+                f"--net={host_ns.path}",
+                "--",
+                "strace",
+                "-f",
+                "-qq",
+                "-e",
+                "trace=execve",
+                "-o",
+                str(trace),
+                os.path.join(built, "bridge"),
+            ],
+            input=json.dumps(conf).encode(),
+            env=dict(env, CNI_COMMAND=command),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        execs = [
+            line for line in trace.read_text().splitlines() if "host-local" in line and "execve(" in line
+        ]
+        if delegate == "ours":
+            assert execs == [], execs
+        else:
+            assert any(os.path.join(cni_path.split(":")[0], "host-local") in line for line in execs), execs
+    assert container_ns.link("eth0") is None

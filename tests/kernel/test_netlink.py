@@ -6,14 +6,31 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import struct
 import subprocess
 import sys
 
 import pytest
 
 from libcni.types.errors import ErrCode
-from pkg.netlink import NetlinkError, Rtnl, is_exists, is_not_found, to_cni_error
-from pkg.netlink.constants import AF_INET, AF_INET6, RT_SCOPE_LINK, RT_TABLE_MAIN, RTPROT_BOOT
+from pkg.netlink import NetlinkError, Rtnl, is_exists, is_not_found, to_cni_error, wire
+from pkg.netlink.constants import (
+    AF_INET,
+    AF_INET6,
+    NDA_DST,
+    NDA_LLADDR,
+    NLM_F_CREATE,
+    NLM_F_EXCL,
+    NUD_PERMANENT,
+    RT_SCOPE_LINK,
+    RT_TABLE_MAIN,
+    RTM_GETLINK,
+    RTM_GETNEIGH,
+    RTM_NEWLINK,
+    RTM_NEWNEIGH,
+    RTPROT_BOOT,
+)
+from pkg.netlink.rtnl import ifinfomsg
 from pkg.ns import NetNS
 
 pytestmark = pytest.mark.kernel
@@ -123,6 +140,11 @@ def test_create_and_change_links_as_ip_shows_them(nl, container_ns, netns_factor
     assert (h7["mtu"], h7["address"], h7["txqlen"]) == (1300, "02:11:22:33:44:55", 42)
     assert h7["linkinfo"]["info_slave_data"]["hairpin"] and h7["linkinfo"]["info_slave_data"]["isolated"]
     assert_link_matches(nl.get_link("h7"), h7, shown)
+
+    shown_vlans = container_ns.json(
+        "bridge", "-j", "vlan", "show", "dev", "h7"
+    )  # empty without VLAN filtering
+    assert nl.bridge_vlans(host_end.index) == [v["vlan"] for e in shown_vlans for v in e.get("vlans", [])]
 
     nl.set_bridge_port(host_end.index, hairpin=False)
     nl.set_link(host_end.index, promisc=False, allmulti=False)
@@ -268,6 +290,32 @@ def test_kernel_errors_map_to_cni_errors(nl):
         "x: device or resource busy",
         "EBUSY",
     )
+
+
+def test_requests_without_a_method_go_through_request_and_dump(nl, container_ns):
+    """The extension path (here a neighbour entry): a payload built with `wire`, sent raw."""
+    container_ns.run("ip", "link", "add", "n0", "type", "veth", "peer", "name", "n1")
+    index = nl.get_link("n0").index
+    ndmsg = struct.pack("=BxxxiHBB", AF_INET, index, NUD_PERMANENT, 0, 0)
+    payload = (
+        ndmsg
+        + wire.attr(NDA_DST, bytes([10, 3, 0, 9]))
+        + wire.attr(NDA_LLADDR, bytes.fromhex("020000000309"))
+    )
+    nl.request(RTM_NEWNEIGH, payload, NLM_F_CREATE | NLM_F_EXCL)
+    shown = container_ns.json("ip", "-j", "neigh", "show", "dev", "n0")
+    assert [(n["dst"], n["lladdr"], n["state"]) for n in shown] == [
+        ("10.3.0.9", "02:00:00:00:03:09", ["PERMANENT"])
+    ]
+    dumped = nl.dump(RTM_GETNEIGH, struct.pack("=BxxxiHBB", AF_INET, 0, 0, 0, 0))
+    mine = [
+        body
+        for kind, body in dumped
+        if kind == RTM_NEWNEIGH and struct.unpack_from("=i", body, 4)[0] == index
+    ]
+    assert len(mine) == 1 and wire.attr_map(mine[0], 12)[NDA_DST] == bytes([10, 3, 0, 9])
+    links = [body for kind, body in nl.dump(RTM_GETLINK, ifinfomsg()) if kind == RTM_NEWLINK]
+    assert len(links) == len(nl.links()) == 3
 
 
 def test_one_socket_per_netns(container_ns, netns_factory):

@@ -7,6 +7,7 @@ proves no server process is left in that netns.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -495,3 +496,181 @@ def test_concurrent_host_local_adds_through_the_server(warm_runner, container_ns
 
     addresses = through_the_server(warm_runner, 20, adds)
     assert len(set(addresses)) == 20
+
+
+# -- opt-in: by default nothing outlives a call ----------------------------------------------------
+
+
+def processes_in(ns: Netns) -> list[tuple[int, bytes]]:
+    """(pid, cmdline) of every process whose netns is `ns`."""
+    inode = os.stat(ns.path).st_ino
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}/ns/net").st_ino == inode:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    found.append((int(entry), f.read()))
+        except OSError:
+            continue
+    return found
+
+
+def test_by_default_a_call_leaves_no_process(cni_bin, host_ns, container_ns, tmp_path):
+    """No CNI_PY_WARM in the caller's environment: the chain's ADD, CHECK, DEL and VERSION run as
+    plain processes, and when each returns, nothing of ours runs in the netns it ran in."""
+    env = {k: v for k, v in os.environ.items() if k != "CNI_PY_WARM"}
+    bridge, tuning, portmap = chain_confs(str(tmp_path / "ipam"))
+    base = dict(env, CNI_CONTAINERID="nodaemon", CNI_NETNS=container_ns.path, CNI_IFNAME="eth0")
+    base["CNI_PATH"] = cni_bin
+
+    def call(plugin: str, command: str, conf: dict) -> dict | None:
+        proc = subprocess.run(
+            ["nsenter", f"--net={host_ns.path}", "--", os.path.join(cni_bin, plugin)],
+            input=json.dumps(conf).encode(),
+            env=dict(base, CNI_COMMAND=command),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert processes_in(host_ns) == [], f"{plugin} {command} left a process behind"
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    result = call("bridge", "ADD", bridge)
+    result = call("tuning", "ADD", dict(tuning, prevResult=result))
+    result = call("portmap", "ADD", dict(portmap, prevResult=result))
+    for plugin, conf in (("bridge", bridge), ("tuning", tuning), ("portmap", portmap)):
+        call(plugin, "CHECK", dict(conf, prevResult=result))
+    for plugin, conf in (("portmap", portmap), ("tuning", tuning), ("bridge", bridge)):
+        call(plugin, "DEL", dict(conf, prevResult=result))
+    for plugin in ("bridge", "host-local", "tuning", "portmap"):
+        call(plugin, "VERSION", {"cniVersion": "1.0.0"})
+    assert status(host_ns) is None
+    assert container_ns.link("eth0") is None
+
+
+# -- a killed client: its call ends as a killed cold process would ---------------------------------
+
+
+def readers_of(pipe_inode: int) -> list[int]:
+    """Pids whose stdin is this pipe."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/fd/0") == f"pipe:[{pipe_inode}]":
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def start_client(runner: PluginRunner, plugin: str, command: str, container: Netns, extra_path: str = ""):
+    env = dict(os.environ, **WARM)
+    env.update(
+        CNI_COMMAND=command,
+        CNI_CONTAINERID="killedclient",
+        CNI_NETNS=container.path,
+        CNI_IFNAME="eth0",
+        CNI_PATH=":".join(filter(None, [runner.bin_dir, extra_path])),
+    )
+    return subprocess.Popen(
+        ["nsenter", f"--net={runner.host.path}", "--", os.path.join(runner.bin_dir, plugin)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def allocations(data_dir: str) -> list[str]:
+    found = []
+    for _dirpath, _dirs, files in os.walk(data_dir):
+        found += [name for name in files if name[0].isdigit()]
+    return found
+
+
+def test_a_killed_client_aborts_its_add_in_the_worker(warm_runner, container_ns, tmp_path):
+    """The worker has the ADD and waits for the config on the caller's stdin; the client is
+    SIGKILLed (a runtime's timeout). The worker must be gone at once: when the config then arrives
+    nobody reads it, and no link, address or allocation ever appears."""
+    start_server(warm_runner)
+    bridge, _tuning, _portmap = chain_confs(str(tmp_path / "ipam"))
+    client_proc = start_client(warm_runner, "bridge", "ADD", container_ns)
+    pipe = os.fstat(client_proc.stdin.fileno()).st_ino
+    try:
+        deadline = time.monotonic() + 30
+        workers: list[int] = []
+        while time.monotonic() < deadline and not workers:
+            workers = [pid for pid in readers_of(pipe) if pid != client_proc.pid]
+            time.sleep(0.02)
+        assert workers, "no worker took the call"
+        client_proc.kill()
+        client_proc.wait(10)
+        assert wait_gone(workers[0], 5), "the worker outlived its client"
+        assert readers_of(pipe) == []
+        try:
+            client_proc.stdin.write(json.dumps(bridge).encode())
+            client_proc.stdin.close()
+        except BrokenPipeError:
+            pass  # no reader left at all: what we expect
+        time.sleep(1)
+        assert container_ns.link("eth0") is None
+        assert warm_runner.host.link("cnwbr0") is None
+        assert allocations(str(tmp_path / "ipam")) == []
+        assert status(warm_runner.host), "the server itself must survive"
+    finally:
+        client_proc.kill()
+        client_proc.wait()
+        for stream in (client_proc.stdin, client_proc.stdout, client_proc.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def test_a_killed_client_kills_its_delegated_ipam_too(warm_runner, container_ns, tmp_path):
+    """Killed while bridge waits for a slow delegated IPAM plugin: the IPAM process dies with the
+    worker (its process group), so no allocation or address appears afterwards, and the runtime's
+    DEL then finds a consistent state."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "slow-ipam").write_text(
+        "#!/bin/sh\n"
+        f"touch {marks}/started\n"
+        "sleep 2\n"
+        f"touch {marks}/finished\n"
+        f"exec {warm_runner.bin_dir}/host-local\n"
+    )
+    (slow / "slow-ipam").chmod(0o755)
+    start_server(warm_runner)
+    before = served(warm_runner.host)
+    bridge, _tuning, _portmap = chain_confs(str(tmp_path / "ipam"))
+    bridge["ipam"]["type"] = "slow-ipam"
+    client_proc = start_client(warm_runner, "bridge", "ADD", container_ns, extra_path=str(slow))
+    try:
+        client_proc.stdin.write(json.dumps(bridge).encode())
+        client_proc.stdin.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (marks / "started").exists():
+            time.sleep(0.02)
+        assert (marks / "started").exists(), client_proc.communicate(timeout=30)
+        client_proc.kill()
+        client_proc.wait(10)
+        time.sleep(3)  # past the IPAM's sleep: it would have finished by now
+        assert not (marks / "finished").exists(), "the delegated IPAM outlived the killed call"
+        assert served(warm_runner.host) - before == 2, "the ADD did not go through the server"
+        assert allocations(str(tmp_path / "ipam")) == []
+        assert not [a for a in container_ns.addrs("eth0") if a.startswith("10.77.")]
+        runner = PluginRunner(warm_runner.bin_dir, warm_runner.host, extra_path=[str(slow)])
+        runner.run(
+            "bridge", "DEL", bridge, container_id="killedclient", netns=container_ns.path, env=WARM
+        ).ok()
+        assert container_ns.link("eth0") is None
+    finally:
+        client_proc.kill()
+        client_proc.wait()
+        for stream in (client_proc.stdout, client_proc.stderr):
+            stream.close()

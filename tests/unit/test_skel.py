@@ -58,7 +58,7 @@ def test_no_command_prints_about_to_stderr():
     out, parsed = run({})
     assert out.exit_code == 0 and parsed is None
     assert out.stderr.decode().splitlines() == [
-        "CNI sample plugin v0.1.0",
+        "CNI sample plugin v0.1.0 (pycni-plugins, build source)",
         "CNI protocol versions supported: 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0",
     ]
 

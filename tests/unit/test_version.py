@@ -1,31 +1,25 @@
-import pytest
+"""The version a program reports is the project's (pyproject.toml), and names its build."""
 
-from libcni.types.errors import CNIError
-from libcni.types.version import SUPPORTED_VERSIONS, family_of, greater_or_equal, parse_version
+from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tomllib
 
-@pytest.mark.parametrize(
-    "text,expected",
-    [("", (0, 1, 0)), ("1", (1, 0, 0)), ("0.4", (0, 4, 0)), ("1.1.0", (1, 1, 0)), ("10.20.30", (10, 20, 30))],
-)
-def test_parse_version(text, expected):
-    assert parse_version(text) == expected
+from libcni.skel import PACKAGE_VERSION, version_line
 
-
-@pytest.mark.parametrize("text", ["1.2.3.4", "a.b.c", "1.x", "-1.0.0", "1..0"])
-def test_parse_version_rejects(text):
-    with pytest.raises(CNIError) as err:
-        parse_version(text)
-    assert err.value.code == 6
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_ordering_is_numeric():
-    assert greater_or_equal("0.10.0", "0.4.0")
-    assert not greater_or_equal("0.3.1", "0.4.0")
-    assert greater_or_equal("", "0.1.0")
+def test_package_version_is_pyproject_version():
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        assert tomllib.load(f)["project"]["version"] == PACKAGE_VERSION
 
 
-def test_families_cover_supported_versions():
-    assert all(family_of(v) for v in SUPPORTED_VERSIONS)
-    assert family_of("") == ("0.1.0", "0.2.0")
-    assert family_of("1.0") is None and family_of("1.2.0") is None
+def test_version_flag_names_program_version_and_build():
+    code = f"import sys; sys.path.insert(0, {ROOT!r}); sys.argv[1:] = ['--version']; "
+    code += "from launcher.multicall import main; main('tuning')"
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
+    expected = f"tuning (pycni-plugins) v{PACKAGE_VERSION}, build source"
+    assert out.stdout.strip() == version_line("tuning") == expected
