@@ -8,8 +8,24 @@ other:
 - nftables: table `inet cni_plugins_masquerade`, one rule per IP in chain `masq_checks` with a
   comment that starts with a hash of (network, ifname, containerID).
 
+Beyond Go (plugins#816, cni#957): a packet conntrack classes INVALID (a FIN or RST after the
+connection's entry was flushed or expired) skips NAT and would leave with the container's own
+address. Each masqueraded IP therefore also gets a rule dropping INVALID packets from it to
+outside its subnet, installed and removed with the masquerade rules, carrying the same comment:
+- iptables: table mangle, first in POSTROUTING (a table of its own: an ACCEPT in filter FORWARD,
+  e.g. the firewall plugin's, cannot skip it),
+  `-s <ip> ! -d <subnet> -m conntrack --ctstate INVALID -j DROP`.
+- nftables: chain `drop_invalid` (filter, hook forward) of the same table,
+  `<ip> saddr <ip> <ip> daddr != <subnet> ct state invalid drop`.
+Go's DEL does not know these rules and leaves them behind (harmless: they only drop what is
+invalid anyway); our DEL and GC remove them, whoever made the masquerade rules, and each of our
+setups removes, best effort, the drops whose masquerade is gone (no POSTROUTING jump to their
+chain; in nftables no masq_checks rule with their comment): Go's DEL leaves at most one behind
+until the next setup.
+
 Each change is one batch (`iptables-restore --noflush`, `nft -f -`) after one listing; for iptables
-only the chain and POSTROUTING are listed (`iptables -S`), never the whole nat table, except by GC. Teardown
+only the chain, POSTROUTING and mangle POSTROUTING are listed (`iptables -S`), never the whole nat
+table, except by GC. Teardown
 and GC do not need the container IPs: iptables rules are found by their chain, nftables rules by
 their comment hash. That lets DEL clean up even when the netns is gone (Go leaks the rules then,
 containernetworking/plugins#810).
@@ -29,6 +45,9 @@ from .quoting import go_quote
 
 TABLE = "cni_plugins_masquerade"
 CHAIN = "masq_checks"
+INVALID_CHAIN = "drop_invalid"
+INVALID_IPT_TABLE, INVALID_IPT_CHAIN = "mangle", "POSTROUTING"  # iptables: where the drops go
+INVALID_CHAIN_COMMENT = "Drop INVALID packets from masqueraded IPs: they would leave un-NATed"
 TABLE_COMMENT = "Masquerading for plugins from github.com/containernetworking/plugins"
 CHAIN_COMMENT = "Masquerade traffic from certain IPs to any (non-multicast) IP outside their subnet"
 COMMENT_MAX = 128  # knftables.CommentLengthMax
@@ -224,11 +243,82 @@ def iptables_stale_chains(saved: SavedTable, network: str, valid_ids: Iterable[s
     return stale
 
 
+def _invalid_rule(cidr: str, comment: str) -> tuple[str, str]:
+    """(the rule as we add it, as iptables-save prints it) in the INVALID-drop chain."""
+    iface = ipaddress.ip_interface(cidr)
+    quoted = go_quote(comment)
+    body = f"-s {iface.ip}/{iface.max_prefixlen} ! -d {iface.network} -m conntrack --ctstate INVALID"
+    rule = f"{body} -m comment --comment {quoted} -j DROP"
+    return rule, f"-A {INVALID_IPT_CHAIN} {rule}"
+
+
+def iptables_invalid_setup(saved: SavedTable, cidrs: Sequence[str], comment: str) -> list[str]:
+    """A `*mangle` section putting each IP's INVALID drop first in POSTROUTING, unless present."""
+    present = set(saved.rules)
+    lines = []
+    for cidr in cidrs:
+        rule, save_form = _invalid_rule(cidr, comment)
+        if save_form not in present:
+            present.add(save_form)
+            lines.append(f"-I {INVALID_IPT_CHAIN} 1 {rule}")
+    return _invalid_section(lines)
+
+
+def _invalid_section(lines: list[str]) -> list[str]:
+    return [f"*{INVALID_IPT_TABLE}", *lines, "COMMIT"] if lines else []
+
+
+def _invalid_drops(saved: SavedTable) -> list[tuple[str, str]]:
+    """(rule line, comment) of our INVALID drops."""
+    out = []
+    for rule in saved.rules_of(INVALID_IPT_CHAIN):
+        if "--ctstate INVALID" in rule and rule.endswith(" -j DROP"):
+            comment = _saved_comment(rule)
+            if comment is not None:
+                out.append((rule, comment))
+    return out
+
+
+def iptables_invalid_teardown(saved: SavedTable, comment: str) -> list[str]:
+    lines = ["-D" + rule[2:] for rule, found in _invalid_drops(saved) if found == comment]
+    return _invalid_section(lines)
+
+
+def iptables_invalid_orphans(filt: SavedTable, postrouting: SavedTable, own_comment: str) -> list[str]:
+    """A `*mangle` section deleting the INVALID drops whose container has no masquerade any more
+    (no POSTROUTING jump to the chain its comment names: a Go DEL removed the masquerade and knew
+    nothing of the drop). Ours is skipped: its jump is being added in the same change."""
+    lines = []
+    for rule, comment in _invalid_drops(filt):
+        parsed = parse_go_comment(comment)
+        if comment == own_comment or parsed is None:
+            continue
+        if not postrouting.jumps_to(format_chain_name(*parsed)):
+            lines.append("-D" + rule[2:])
+    return _invalid_section(lines)
+
+
+def iptables_invalid_stale(saved: SavedTable, network: str, valid_ids: Iterable[str]) -> list[str]:
+    """A `*mangle` section deleting the INVALID drops of `network`'s containers not in `valid_ids`."""
+    valid = set(valid_ids)
+    lines = []
+    for rule, comment in _invalid_drops(saved):
+        parsed = parse_go_comment(comment)
+        if parsed and parsed[0] == network and parsed[1] not in valid:
+            lines.append("-D" + rule[2:])
+    return _invalid_section(lines)
+
+
 # ---------------------------------------------------------------- nftables rendering (pure)
 
 
 def nft_setup_script(
-    cidrs: Sequence[str], network: str, ifname: str, container_id: str, stale_handles: Iterable[int]
+    cidrs: Sequence[str],
+    network: str,
+    ifname: str,
+    container_id: str,
+    stale_handles: Iterable[int],
+    stale_invalid_handles: Iterable[int] = (),
 ) -> str:
     table = f"inet {TABLE}"
     lines = [
@@ -239,32 +329,54 @@ def nft_setup_script(
         f"add rule {table} postrouting ip daddr == 224.0.0.0/4 return",
         f"add rule {table} postrouting ip6 daddr == ff00::/8 return",
         f"add rule {table} postrouting goto {CHAIN}",
+        f"add chain {table} {INVALID_CHAIN} {{ type filter hook forward priority filter ; "
+        f"comment {nft.quote(INVALID_CHAIN_COMMENT)} ; }}",
     ]
     lines += [f"delete rule {table} {CHAIN} handle {handle}" for handle in stale_handles]
+    lines += [f"delete rule {table} {INVALID_CHAIN} handle {handle}" for handle in stale_invalid_handles]
     comment = nft.quote(comment_for_instance(network, ifname, container_id))
     for cidr in cidrs:
         iface = ipaddress.ip_interface(cidr)
         proto = "ip6" if iface.version == 6 else "ip"
-        lines.append(
-            f"add rule {table} {CHAIN} {proto} saddr == {iface.ip} {proto} daddr != {iface.network} "
-            f"masquerade comment {comment}"
-        )
+        match = f"{proto} saddr == {iface.ip} {proto} daddr != {iface.network}"
+        lines.append(f"add rule {table} {CHAIN} {match} masquerade comment {comment}")
+        lines.append(f"add rule {table} {INVALID_CHAIN} {match} ct state invalid drop comment {comment}")
     return "\n".join(lines) + "\n"
 
 
-def nft_delete_script(handles: Iterable[int]) -> str:
-    return "".join(f"delete rule inet {TABLE} {CHAIN} handle {h}\n" for h in handles)
+def nft_delete_script(handles: Iterable[int], chain: str = CHAIN) -> str:
+    return "".join(f"delete rule inet {TABLE} {chain} handle {h}\n" for h in handles)
 
 
 # ---------------------------------------------------------------- kernel edge
 
 
-def _nft_rules() -> list[dict]:
-    return nft.rules("inet", TABLE, CHAIN)
+def _nft_rules() -> dict[str, list[dict]]:
+    """The rules of the masquerade and INVALID-drop chains, by chain (one listing of the table)."""
+    items = nft.list_json("table", "inet", TABLE) or []
+    out: dict[str, list[dict]] = {CHAIN: [], INVALID_CHAIN: []}
+    for item in items:
+        rule = item.get("rule")
+        if rule is not None and rule.get("chain") in out:
+            out[rule["chain"]].append(rule)
+    return out
 
 
-def _handles_with_prefix(prefix: str) -> list[int]:
-    return [r["handle"] for r in _nft_rules() if str(r.get("comment", "")).startswith(prefix)]
+def _handles(rules: dict[str, list[dict]], keep) -> dict[str, list[int]]:
+    return {
+        chain: [r["handle"] for r in found if keep(str(r.get("comment", "")))]
+        for chain, found in rules.items()
+    }
+
+
+def _handles_with_prefix(prefix: str) -> dict[str, list[int]]:
+    return _handles(_nft_rules(), lambda comment: comment.startswith(prefix))
+
+
+def _nft_delete(handles: dict[str, list[int]]) -> None:
+    script = "".join(nft_delete_script(found, chain) for chain, found in handles.items())
+    if script:
+        nft.apply(script)
 
 
 def _saved(ipv6: bool) -> SavedTable:
@@ -272,17 +384,40 @@ def _saved(ipv6: bool) -> SavedTable:
     return SavedTable.parse(iptables.save("nat", ipv6))
 
 
-def _read_chains(chain: str, families: Sequence[bool]) -> dict[bool, SavedTable | iptables.IptablesError]:
-    """Only `chain` and POSTROUTING of each family (`iptables -S`, side by side): what setup and
-    teardown touch, so their cost does not grow with the rest of the nat table."""
-    names = [chain, "POSTROUTING"]
-    listed = iptables.list_chains([(name, ipv6) for ipv6 in families for name in names])
-    out: dict[bool, SavedTable | iptables.IptablesError] = {}
+Tables = dict[bool, "tuple[SavedTable, SavedTable] | iptables.IptablesError"]
+
+
+def _read_chains(chain: str, families: Sequence[bool]) -> Tables:
+    """Only `chain` and POSTROUTING of each family's nat table, and POSTROUTING of its mangle table
+    (the INVALID drops), all side by side (`iptables -S`): what setup and teardown touch, so their cost
+    does not grow with the rest of the tables. (nat, mangle) per family, or the first error."""
+    from .command import run_parallel
+
+    requests = [(name, ipv6, "nat") for ipv6 in families for name in (chain, "POSTROUTING")]
+    requests += [(INVALID_IPT_CHAIN, ipv6, INVALID_IPT_TABLE) for ipv6 in families]
+    procs = run_parallel([(iptables.list_argv(name, ipv6, table), None) for name, ipv6, table in requests])
+    listed = [iptables.parse_listing(name, proc) for (name, _, _), proc in zip(requests, procs, strict=True)]
+    out: Tables = {}
     for n, ipv6 in enumerate(families):
-        found = listed[n * len(names) : (n + 1) * len(names)]
-        error = next((r for r in found if isinstance(r, iptables.IptablesError)), None)
-        out[ipv6] = error if error is not None else SavedTable.of_chains(dict(zip(names, found, strict=True)))  # type: ignore[arg-type]
+        nat = listed[2 * n : 2 * n + 2]
+        forward = listed[2 * len(families) + n]
+        error = next((r for r in [*nat, forward] if isinstance(r, iptables.IptablesError)), None)
+        if error is not None:
+            out[ipv6] = error
+            continue
+        out[ipv6] = (
+            SavedTable.of_chains(dict(zip((chain, "POSTROUTING"), nat, strict=True))),  # type: ignore[arg-type]
+            SavedTable.of_chains({INVALID_IPT_CHAIN: forward}),  # type: ignore[dict-item]
+        )
     return out
+
+
+def _drops_chain(ipv6: bool) -> SavedTable:
+    """mangle POSTROUTING alone (GC: the INVALID drops of stale containers)."""
+    (rules,) = iptables.list_chains([(INVALID_IPT_CHAIN, ipv6)], INVALID_IPT_TABLE)
+    if isinstance(rules, iptables.IptablesError):
+        raise rules
+    return SavedTable.of_chains({INVALID_IPT_CHAIN: rules})
 
 
 def _by_family(cidrs: Sequence[str]) -> dict[bool, list[str]]:
@@ -296,32 +431,56 @@ def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, 
     """Masquerade traffic from each `cidrs` IP to anything outside its subnet."""
     chosen = choose_backend(backend)
     if chosen == "nftables":
-        stale = _handles_with_prefix(hash_for_instance(network, ifname, container_id))
-        nft.apply(nft_setup_script(cidrs, network, ifname, container_id, stale))
+        listed = _nft_rules()
+        prefix = hash_for_instance(network, ifname, container_id)
+        stale = _handles(listed, lambda comment: comment.startswith(prefix))
+        nft.apply(nft_setup_script(cidrs, network, ifname, container_id, stale[CHAIN], stale[INVALID_CHAIN]))
+        masqueraded = {str(r.get("comment", "")) for r in listed[CHAIN]}
+        orphans = [
+            r["handle"]
+            for r in listed[INVALID_CHAIN]
+            if not str(r.get("comment", "")).startswith(prefix) and r.get("comment") not in masqueraded
+        ]
+        if orphans:  # best effort, as for iptables
+            try:
+                nft.apply(nft_delete_script(orphans, INVALID_CHAIN))
+            except CNIError:
+                pass
         return
     chain = format_chain_name(network, container_id)
     comment = format_comment(network, container_id)
     by_family = _by_family(cidrs)
     tables = _read_chains(chain, list(by_family))
     for ipv6, family_cidrs in by_family.items():
-        saved = tables[ipv6]
-        if isinstance(saved, iptables.IptablesError):
-            raise saved
-        script = iptables_setup_script(saved, family_cidrs, chain, comment)
+        found = tables[ipv6]
+        if isinstance(found, iptables.IptablesError):
+            raise found
+        nat, filt = found
+        script = iptables_setup_script(nat, family_cidrs, chain, comment)
+        script += iptables_invalid_setup(filt, family_cidrs, comment)
         if script:
             iptables.restore(script, ipv6)
+        orphans = iptables_invalid_orphans(filt, nat, comment)
+        if orphans:  # best effort: a concurrent setup may be removing the same ones
+            try:
+                iptables.restore(orphans, ipv6)
+            except CNIError:
+                pass
 
 
 def _teardown_iptables(network: str, container_id: str) -> list[str]:
     chain = format_chain_name(network, container_id)
+    comment = format_comment(network, container_id)
     errors = []
     tables = _read_chains(chain, (False, True))
     for ipv6 in (False, True):
         try:
-            saved = tables[ipv6]
-            if isinstance(saved, iptables.IptablesError):
-                raise saved
-            script = iptables_teardown_script(saved, chain)
+            found = tables[ipv6]
+            if isinstance(found, iptables.IptablesError):
+                raise found
+            nat, filt = found
+            # The drop first: a drop without its masquerade counts as a Go leftover (setup above).
+            script = iptables_invalid_teardown(filt, comment) + iptables_teardown_script(nat, chain)
             if script:
                 iptables.restore(script, ipv6)
         except CNIError as err:
@@ -332,9 +491,7 @@ def _teardown_iptables(network: str, container_id: str) -> list[str]:
 
 def _teardown_nft(network: str, ifname: str, container_id: str) -> list[str]:
     try:
-        handles = _handles_with_prefix(hash_for_instance(network, ifname, container_id))
-        if handles:
-            nft.apply(nft_delete_script(handles))
+        _nft_delete(_handles_with_prefix(hash_for_instance(network, ifname, container_id)))
     except CNIError as err:
         if nft.available():
             return [str(err)]
@@ -354,25 +511,23 @@ def gc(network: str, attachments: Iterable[tuple[str, str]]) -> None:
     errors: list[str] = []
     for ipv6 in (False, True):
         try:
-            saved = _saved(ipv6)
+            saved, filt = _saved(ipv6), _drops_chain(ipv6)
+            valid_ids = [cid for cid, _ in attachments]
             lines: list[str] = []
-            for chain in iptables_stale_chains(saved, network, [cid for cid, _ in attachments]):
+            for chain in iptables_stale_chains(saved, network, valid_ids):
                 lines += iptables_teardown_script(saved, chain)[1:-1]
-            if lines:
-                iptables.restore(["*nat", *lines, "COMMIT"], ipv6)
+            script = (["*nat", *lines, "COMMIT"] if lines else []) + iptables_invalid_stale(
+                filt, network, valid_ids
+            )
+            if script:
+                iptables.restore(script, ipv6)
         except CNIError as err:
             if iptables.available(ipv6):
                 errors.append(str(err))
     try:
         valid = {comment_for_instance(network, ifname, cid) for cid, ifname in attachments}
         prefix = hash_for_network(network)
-        handles = [
-            r["handle"]
-            for r in _nft_rules()
-            if str(r.get("comment", "")).startswith(prefix) and r.get("comment") not in valid
-        ]
-        if handles:
-            nft.apply(nft_delete_script(handles))
+        _nft_delete(_handles(_nft_rules(), lambda c: c.startswith(prefix) and c not in valid))
     except CNIError as err:
         if nft.available():
             errors.append(str(err))

@@ -92,6 +92,36 @@ def teardown(ref_id: str) -> None:
         raise CNIError(ErrCode.INTERNAL, f"failed to teardown spoof-check: {err.msg}") from None
 
 
+def attachments_of(items: list[dict]) -> dict[str, str]:
+    """{ref: host interface} of every attachment with spoof-check chains in a `bridge nat` listing;
+    the interface is the one its PREROUTING jump matches ('' when there is no jump)."""
+    prefix, suffix = iface_chain(""), "-mac"
+    found: dict[str, str] = {}
+    for item in items:
+        name = item.get("chain", {}).get("name", "")
+        if name.startswith(prefix) and name.endswith(suffix) and len(name) > len(prefix) + len(suffix):
+            found.setdefault(name[len(prefix) : -len(suffix)], "")
+    for item in items:
+        rule = item.get("rule")
+        if not rule or rule.get("chain") != BASE_CHAIN:
+            continue
+        exprs = rule.get("expr", [])
+        target = next((e["jump"].get("target", "") for e in exprs if "jump" in e), "")
+        ref = target[len(prefix) :] if target.startswith(prefix) else ""
+        if ref not in found or rule.get("comment") != rule_comment(ref):
+            continue
+        for expr in exprs:
+            match = expr.get("match", {})
+            if match.get("left", {}).get("meta", {}).get("key") == "iifname":
+                found[ref] = str(match.get("right", ""))
+    return found
+
+
+def attachments() -> dict[str, str]:
+    """attachments_of() the kernel's `bridge nat` table; {} when there is none."""
+    return attachments_of(nft.list_json("table", "bridge", "nat") or [])
+
+
 def teardown_quietly(ref_id: str) -> None:
     """Teardown whose failure is only reported on stderr (Go's behaviour in DEL and rollback)."""
     try:

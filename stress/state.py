@@ -24,6 +24,8 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from plugins.portmap.localnet import GUARD_COMMENT
+
 STATE_ROOTS = ("/var/lib/cni", "/run/cni")
 SANDBOX = "/run/cni/stress"  # the runs' own scratch space; never part of a snapshot
 # Sysctls of the host netns a plugin may change (bridge: forwarding; portmap: route_localnet).
@@ -119,6 +121,8 @@ def container_specific(item: str) -> bool:
     """A rule or chain of one container (it names the container, its chain, or its address),
     as opposed to the shared base chains and jump rules every plugin run keeps (as Go does)."""
     kind, _, body = item.partition(" ")
+    if GUARD_COMMENT in item:  # portmap's once-per-host route_localnet guard: shared
+        return False
     try:
         has_comment = kind == "rule" and bool(json.loads(body).get("comment"))  # the container ID
     except (ValueError, AttributeError):

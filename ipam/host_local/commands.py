@@ -137,10 +137,13 @@ def cmd_check(args: CmdArgs) -> None:
 
 def cmd_gc(args: CmdArgs) -> None:
     """Release every allocation whose attachment is not in cni.dev/valid-attachments."""
+    from libcni.gc import valid_attachments
+
     conf = prepare(args)
-    if conf.conf.valid_attachments is None and conf.conf.legacy_attachments is None:
+    listed = valid_attachments(conf.conf)
+    if listed is None:
         return  # no list at all: nothing is known to be stale (an empty list releases everything)
-    valid = {(a.containerID.strip(), a.ifname) for a in conf.conf.gc_valid_attachments()}
+    valid = {(container_id.strip(), ifname) for container_id, ifname in listed}
     valid_ids = {container_id for container_id, _ in valid}
     with _store(conf) as store:
         for name, (container_id, ifname) in store.allocations().items():

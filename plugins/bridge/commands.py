@@ -66,18 +66,35 @@ def cmd_add(args: CmdArgs) -> Result:
     nl = Rtnl.open()
     netns: NetNS | None = None
     try:
-        with Rollback() as rollback:
+        with _empty_bridge_tracking(nl, conf) as track, Rollback() as rollback:
             from .bridge_link import ensure_bridge
 
-            bridge = ensure_bridge(nl, conf.bridge, conf.mtu, conf.promiscMode, conf.vlan_filtering)
+            bridge = track.ensure(
+                lambda: ensure_bridge(nl, conf.bridge, conf.mtu, conf.promiscMode, conf.vlan_filtering),
+                rollback,
+            )
             netns = open_netns(args.netns)
             result = _add(args, conf, nl, netns, bridge, rollback)
             convert(result, args.config_version)  # a result that cannot be printed rolls back too
+            track.done(result)
             return result
     finally:
         nl.close()
         if netns is not None:
             netns.close()
+
+
+def _empty_bridge_tracking(nl: Rtnl, conf: BridgeRecord):
+    """removeEmptyBridge (empty_bridge.py): ADD records a bridge it made; off, nothing is done."""
+    if not conf.removeEmptyBridge:
+        import contextlib
+
+        from .empty_bridge import _Off
+
+        return contextlib.nullcontext(_Off())
+    from .empty_bridge import tracking
+
+    return tracking(nl, conf.bridge, True)
 
 
 def _add(
@@ -256,6 +273,13 @@ def cmd_del(args: CmdArgs) -> None:
             ipmasq.teardown(conf.name, args.ifname, args.container_id)
         except CNIError as err:
             first_error = first_error or err
+    if conf.removeEmptyBridge:
+        from pkg.netlink import Rtnl
+
+        from .empty_bridge import remove_if_empty
+
+        with Rtnl.open() as nl:
+            remove_if_empty(nl, conf.bridge)
     if first_error is not None:
         raise first_error
 
@@ -291,12 +315,41 @@ def cmd_check(args: CmdArgs) -> None:
 
 
 def cmd_gc(args: CmdArgs) -> None:
-    """Remove masquerade rules of this network's attachments that are no longer valid."""
+    """Remove the masquerade rules and spoof-check chains of this network's attachments that are
+    no longer valid. Without a cni.dev/valid-attachments list nothing is known to be stale: nothing
+    is removed here (IPAM is still asked, and follows the same rule)."""
+    from libcni.gc import valid_attachments
+
     conf = prepare(args)
-    attachments = [(a.containerID, a.ifname) for a in conf.gc_valid_attachments()]
-    ipmasq.gc(conf.name, attachments)
+    valid = valid_attachments(conf)
+    if valid is not None:
+        ipmasq.gc(conf.name, list(valid))
+        _gc_spoofcheck(conf, valid)
     if conf.is_layer3:
         ipam.exec_gc(conf.ipam_type, args)
+
+
+def _gc_spoofcheck(conf, valid) -> None:
+    """Spoof-check chains of attachments not in the list, on this network's ports only: the chains
+    are named by attachment, not network, so a chain whose port is enslaved to another bridge
+    (another network) is left alone; one whose port is gone is stale whatever its network."""
+    from pkg.netlink import Rtnl
+
+    refs = {unique_id(cid, ifname) for cid, ifname in valid}
+    found = spoofcheck.attachments()
+    if not found:
+        return
+    stale = []
+    with Rtnl.open() as nl:
+        bridge = nl.get_link(conf.bridge)
+        for ref, port in found.items():
+            if ref in refs:
+                continue
+            link = nl.get_link(port) if port else None
+            if link is None or (bridge is not None and link.master == bridge.index):
+                stale.append(ref)
+    for ref in stale:
+        spoofcheck.teardown_quietly(ref)
 
 
 def cmd_status(args: CmdArgs) -> None:

@@ -35,6 +35,7 @@ class BridgeRecord(NetConfRecord):
     enabledad: bool
     disableContainerInterface: bool
     portIsolation: bool
+    removeEmptyBridge: bool
     args: Any
     runtimeConfig: Any
     # derived in load(): the container MAC (by precedence) and the trunk VIDs

@@ -42,5 +42,6 @@ class BridgeConf(NetConf):
     enabledad: bool = False
     disableContainerInterface: bool = False
     portIsolation: bool = False
+    removeEmptyBridge: bool = False  # ours (plugins#282): see empty_bridge.py
     args: BridgeArgs = BridgeArgs()
     runtimeConfig: MacHolder = MacHolder()

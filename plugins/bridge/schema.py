@@ -50,6 +50,7 @@ BridgeConf = model(
         ('enabledad', 'enabledad', ("bool",), ("value", False)),
         ('disableContainerInterface', 'disableContainerInterface', ("bool",), ("value", False)),
         ('portIsolation', 'portIsolation', ("bool",), ("value", False)),
+        ('removeEmptyBridge', 'removeEmptyBridge', ("bool",), ("value", False)),
         ('args', 'args', ("model", BridgeArgs), ("new", BridgeArgs.record)),
         ('runtimeConfig', 'runtimeConfig', ("model", MacHolder), ("new", MacHolder.record)),
     ),

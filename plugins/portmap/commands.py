@@ -94,7 +94,13 @@ def prepare_gc(args: CmdArgs, probes: Probes = KERNEL) -> PortMapConfig:
 
 
 # The pure half of each verb (the fuzzer runs these alone, answering the backend probes itself).
-PREPARE = {"ADD": prepare_add, "DEL": prepare_del, "CHECK": prepare_check, "GC": prepare_gc}
+PREPARE = {
+    "ADD": prepare_add,
+    "DEL": prepare_del,
+    "CHECK": prepare_check,
+    "GC": prepare_gc,
+    "STATUS": prepare_gc,
+}
 
 
 def cmd_add(args: CmdArgs) -> Result:
@@ -116,18 +122,30 @@ def cmd_add(args: CmdArgs) -> Result:
     return conf.prev_result
 
 
-def flush_udp_conntrack(conf: PortMapConfig, nets) -> None:
-    """After the rules are in, so new packets use them; failures are only logged (as in Go)."""
-    ports = sorted({m.host_port for m in conf.mappings if m.protocol == "udp"})
+def flush_udp_conntrack(conf: PortMapConfig, nets, *, only_to_container: bool = False) -> None:
+    """ADD: after the rules are in, so new packets use them. DEL (`only_to_container`): after the
+    rules are out, the entries still NAT-ed to the container's addresses, so a flow the client
+    keeps refreshing is not stuck on the deleted container (plugins#1190). Failures are only
+    logged (as in Go)."""
+    ports = sorted({m.host_port for m in conf.mappings if m.protocol == "udp" and 0 < m.host_port < 65536})
     if not ports:
         return
     from .conntrack import delete_udp_entries
 
     for net in nets:
         try:
-            delete_udp_entries(ports, net.family)
+            delete_udp_entries(ports, net.family, [net.ip] if only_to_container else None)
         except OSError as err:
             sys.stderr.write(f"failed to delete stale UDP conntrack entries for {net.ip}: {err}\n")
+
+
+def flush_udp_conntrack_on_del(conf: PortMapConfig) -> None:
+    """The container's addresses from prevResult when given; without them, every UDP entry to the
+    mapped ports of both families (a new packet is NAT-ed afresh by whatever rules remain)."""
+    from .config import ContainerNet
+
+    nets = conf.container_nets or [ContainerNet("0.0.0.0/0"), ContainerNet("::/0")]
+    flush_udp_conntrack(conf, nets, only_to_container=bool(conf.container_nets))
 
 
 def cmd_del(args: CmdArgs) -> None:
@@ -135,6 +153,7 @@ def cmd_del(args: CmdArgs) -> None:
     if not conf.mappings:
         return
     backend_module(conf.backend).unforward(conf, args.container_id)
+    flush_udp_conntrack_on_del(conf)
 
 
 def cmd_check(args: CmdArgs) -> None:
@@ -149,6 +168,23 @@ def cmd_gc(args: CmdArgs) -> None:
     portmap). iptables: this network's CNI-DN chains (named in their comments). nftables: the
     comment is only the container ID, so ownership is the marker our ADD wrote under
     /var/lib/cni/portmap/<network>/: the rules of a marked container that is not valid go (unless
-    another network marked it too), then its marker; rules without a marker (Go's) are never touched."""
+    another network marked it too), then its marker; rules without a marker (Go's) are never touched.
+    Without a cni.dev/valid-attachments list nothing is known to be stale: nothing is removed."""
+    if prepare_del(args).valid_container_ids is None:
+        return
     conf = prepare_gc(args)
     backend_module(conf.backend).gc(conf)
+
+
+def cmd_status(args: CmdArgs) -> None:
+    """Ready when the firewall tool of the backend this config uses is usable (not in Go's
+    portmap): the configured backend, else iptables unless only nftables works; code 50 otherwise."""
+    conf = prepare_gc(args)
+    if backend_module(conf.backend).usable():
+        return
+    tool = "nft" if conf.backend == "nftables" else "iptables"
+    raise CNIError(
+        ErrCode.PLUGIN_NOT_AVAILABLE,
+        f"portmap cannot program port mappings: {tool} is not usable",
+        f"backend {conf.backend}",
+    )

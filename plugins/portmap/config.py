@@ -87,7 +87,7 @@ class PortMapConfig:
     prev_result: Result | None
     container_nets: list[ContainerNet] = field(default_factory=list)
     ifname: str = ""
-    valid_container_ids: set[str] = field(default_factory=set)
+    valid_container_ids: set[str] | None = None  # None: no cni.dev/valid-attachments, GC removes nothing
 
     def conditions(self, family: int) -> list[str]:
         return self.conditions_v6 if family == 6 else self.conditions_v4
@@ -206,6 +206,13 @@ def container_nets(result: Result, ifname: str) -> list[ContainerNet]:
     return [found[family] for family in (4, 6) if family in found]
 
 
+def _valid_container_ids(conf) -> set[str] | None:
+    from libcni.gc import valid_attachments
+
+    valid = valid_attachments(conf)
+    return None if valid is None else set(valid.container_ids)
+
+
 def parse_config(
     config: dict,
     ifname: str,
@@ -246,7 +253,7 @@ def parse_config(
         mappings=validate_mappings(entries, strict),
         prev_result=prev,
         ifname=ifname,
-        valid_container_ids={a.containerID for a in conf.gc_valid_attachments()},
+        valid_container_ids=_valid_container_ids(conf),
     )
     if prev is not None:
         parsed.container_nets = container_nets(prev, ifname)

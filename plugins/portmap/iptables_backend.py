@@ -94,12 +94,19 @@ def create_chains(names: list[str], ipv6: bool) -> None:
                 raise CNIError(ErrCode.INTERNAL, f"unable to create chain {name}: {err.msg}") from None
 
 
+def needs_localnet_guard(conf: PortMapConfig, families) -> bool:
+    """snat on IPv4: route_localnet gets enabled, so the guard goes in (localnet.py)."""
+    return conf.snat and 4 in families
+
+
 def probe_shared(
-    conf: PortMapConfig, families: tuple[int, ...]
+    conf: PortMapConfig, families: tuple[int, ...], guard: list[str] | None = None
 ) -> dict[int, tuple[bool, iptables.ChainRules]]:
     """For each family, side by side: whether every shared rule is already there (one
     `iptables-restore` of `-C` lines) and the rules of CNI-HOSTPORT-DNAT (stale jumps to the
-    container's chain). Two processes per family instead of a listing of six chains."""
+    container's chain). Two processes per family instead of a listing of six chains. With a
+    `guard` list, also (at the same time) the IPv4 raw PREROUTING chain, whose route_localnet guard
+    lines still missing are appended to it (localnet.iptables_guard_batch)."""
     check = "\n".join(rules.shared_check_batch(conf)) + "\n"
     commands: list[tuple[list[str], str | None]] = []
     for family in families:
@@ -107,7 +114,15 @@ def probe_shared(
             (restore_argv(family), check),
             (iptables.list_argv(rules.TOP_LEVEL_DNAT_CHAIN, family == 6), None),
         ]
+    if guard is not None:
+        commands.append((iptables.list_argv("PREROUTING", False, "raw"), None))
     procs = run_parallel(commands)
+    if guard is not None:
+        raw = procs.pop()
+        if raw.returncode == 0:
+            from .localnet import iptables_guard_batch
+
+            guard += iptables_guard_batch(raw.stdout.decode(errors="replace"))
     return {
         family: (
             procs[2 * n].returncode == 0,
@@ -120,7 +135,8 @@ def probe_shared(
 def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> None:
     by_family = {net.family: net for net in nets}
     families = tuple(by_family)
-    probed = probe_shared(conf, families)
+    guard: list[str] | None = [] if needs_localnet_guard(conf, by_family) else None
+    probed = probe_shared(conf, families, guard)
     if all(present and isinstance(dnat, list) for present, dnat in probed.values()):
         batches = {
             family: rules.add_batch(
@@ -132,7 +148,7 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
             )
             for family, (_, dnat) in probed.items()
         }
-        commit_add(conf, container_id, batches)
+        commit_add(conf, container_id, _with_guard(batches, guard))
         return
     # Shared rules to add (a first ADD on this host): read, create and apply holding the lock, so
     # that first ADDs racing each other add them once.
@@ -147,7 +163,14 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
                 for name in missing:
                     table.chains.setdefault(name, [])
             batches[family] = rules.add_batch(conf, container_id, by_family[family], table)
-        commit_add(conf, container_id, batches)
+        commit_add(conf, container_id, _with_guard(batches, guard))
+
+
+def _with_guard(batches: dict[int, Batch], guard: list[str] | None) -> dict[int, Batch]:
+    """The route_localnet guard's missing lines ride in the IPv4 batch (localnet.py)."""
+    if guard and 4 in batches:
+        batches[4] += guard
+    return batches
 
 
 def commit_add(conf: PortMapConfig, container_id: str, batches: dict[int, Batch]) -> None:
@@ -210,13 +233,15 @@ def unforward(conf: PortMapConfig, container_id: str, families: tuple[int, ...] 
 
 def gc(conf: PortMapConfig) -> None:
     """Only CNI-HOSTPORT-DNAT is read: a jump to a chain proves it exists, and teardown needs no more."""
+    valid = conf.valid_container_ids
+    assert valid is not None  # without the list cmd_gc removes nothing
     batches = {}
     for family, table in usable_tables(FAMILIES, [rules.TOP_LEVEL_DNAT_CHAIN]).items():
         for saved in list(table.chains.get(rules.TOP_LEVEL_DNAT_CHAIN, [])):
             target = rules.jump_target(saved)
             if target is not None:
                 table.chains.setdefault(target, [])
-        batch = rules.gc_batch(conf.name, conf.valid_container_ids, table)
+        batch = rules.gc_batch(conf.name, valid, table)
         if batch is not None:
             batches[family] = batch
     _apply(batches, "garbage-collect")

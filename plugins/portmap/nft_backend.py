@@ -1,17 +1,16 @@
 """The nftables backend: list the cni_hostport tables, apply one `nft -f -` transaction; record
-which network made a container's rules (owners.py), so GC removes only this network's."""
+which network made a container's rules (pkg/owners.py), so GC removes only this network's."""
 
 from __future__ import annotations
 
 import json
 
 from libcni.types.errors import CNIError, ErrCode
-from pkg import nft
+from pkg import nft, owners
 from pkg.command import run_parallel
 from pkg.rollback import Rollback
 
 from . import nft_rules as rules
-from . import owners
 from .config import ContainerNet, PortMapConfig
 
 FAMILIES = (4, 6)
@@ -50,9 +49,14 @@ def forward(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) ->
     families = tuple(n.family for n in nets)
     # The container's rules from another network's ADD share the comment: keep them (Go appends).
     replace = not owners.elsewhere(conf.name, [container_id])
+    guard = ""
+    if conf.snat and 4 in families:  # route_localnet gets enabled: the guard goes in (localnet.py)
+        from .localnet import nft_guard_lines
+
+        guard = "\n".join(nft_guard_lines()) + "\n"
     with Rollback() as rollback:
         apply_with_retry(
-            lambda existing: rules.add_script(conf, container_id, nets, existing, replace),
+            lambda existing: rules.add_script(conf, container_id, nets, existing, replace) + guard,
             families,
             "unable to set up nftables rules for port mappings",
         )
@@ -78,7 +82,9 @@ def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> N
 def gc(conf: PortMapConfig) -> None:
     """Containers this network's ADD recorded and that are not valid any more: their rules go,
     unless another network recorded the same container too; then their markers go."""
-    stale = [cid for cid in owners.recorded(conf.name) if cid not in conf.valid_container_ids]
+    valid = conf.valid_container_ids
+    assert valid is not None  # without the list cmd_gc removes nothing
+    stale = [cid for cid in owners.recorded(conf.name) if cid not in valid]
     if not stale:
         return
     doomed = set(stale) - owners.elsewhere(conf.name, stale)

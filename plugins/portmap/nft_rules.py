@@ -11,7 +11,7 @@ Tables `ip cni_hostport` and `ip6 cni_hostport`, laid out as Go's knftables back
 A container's rules are the ones whose comment is its ID (any network), which is how Go finds
 them too. Unlike Go, an ADD first deletes the container's existing rules in the same
 transaction, so a repeated ADD does not duplicate them (unless another network's ADD made rules
-for the same container: see owners.py).
+for the same container: see pkg/owners.py).
 """
 
 from __future__ import annotations

@@ -108,4 +108,61 @@ def remove(path: str) -> None:
         pass
 
 
+# ---------------------------------------------------------------- which network made a backup
+
+
+def owners_dir(data_dir: str) -> str:
+    """Where ADD records the network of each backup: `<dataDir>/networks/<network>/<cid>_<ifname>`
+    (a directory, so never mistaken for a `*.json` backup; Go's tuning never looks there)."""
+    return os.path.join(data_dir, "networks")
+
+
+def marker_name(container_id: str, ifname: str) -> str:
+    return f"{container_id}_{ifname}"
+
+
+def record_owner(data_dir: str, network: str, container_id: str, ifname: str) -> None:
+    from pkg import owners
+
+    owners.record(network, marker_name(container_id, ifname), ifname, owners_dir(data_dir))
+
+
+def forget_owner(data_dir: str, network: str, container_id: str, ifname: str) -> None:
+    from pkg import owners
+
+    try:
+        owners.forget(network, [marker_name(container_id, ifname)], owners_dir(data_dir))
+    except (OSError, CNIError):
+        pass
+
+
+def gc(data_dir: str, network: str, valid: set[tuple[str, str]]) -> list[str]:
+    """Remove the backups this network's ADDs made for attachments not in `valid` (unless another
+    network recorded the same attachment), then their markers; the backups removed. Backups
+    without a marker (Go's, or another network's) are never touched."""
+    from pkg import owners
+
+    where = owners_dir(data_dir)
+    keep = {marker_name(cid, ifname) for cid, ifname in valid}
+    stale = [name for name in owners.recorded(network, where) if name not in keep]
+    if not stale:
+        return []
+    shared = owners.elsewhere(network, stale, where)
+    removed = []
+    for name in stale:
+        if name in shared:
+            continue
+        path = os.path.join(data_dir, name + ".json")
+        try:
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)
+                removed.append(path)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            raise CNIError(ErrCode.INTERNAL, f"failed to remove backup {path}: {err}") from None
+    owners.forget(network, stale, where)
+    return removed
+
+
 from . import schema  # noqa: E402 - binds SavedLink to its generated table

@@ -91,7 +91,7 @@ def prepare_check(args: CmdArgs) -> tuple[Tuning, list[tuple[str, str]]]:
 
 
 # The pure half of each verb (the fuzzer runs these alone).
-PREPARE = {"ADD": prepare_add, "DEL": load, "CHECK": prepare_check}
+PREPARE = {"ADD": prepare_add, "DEL": load, "CHECK": prepare_check, "GC": load}
 
 
 def cmd_add(args: CmdArgs) -> AnyResult:
@@ -101,7 +101,7 @@ def cmd_add(args: CmdArgs) -> AnyResult:
             undo = sysctls.apply(targets)  # all or nothing
         rollback.push("restore sysctls", lambda: _revert_sysctls(ns, undo))
         if tuning.changes_link:
-            _tune_link(ns, args.ifname, tuning, mac, backup_file, rollback)
+            _tune_link(ns, args.ifname, tuning, mac, backup_file, rollback, args.container_id)
     return result
 
 
@@ -111,7 +111,7 @@ def _revert_sysctls(ns: NetNS, undo: list[tuple[str, str]]) -> None:
 
 
 def _tune_link(
-    ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: str, rollback: Rollback
+    ns: NetNS, ifname: str, tuning: Tuning, mac: str, backup_file: str, rollback: Rollback, container_id: str
 ) -> None:
     """Back up the attributes about to change, then change them (the rollback restores them)."""
     from . import link_settings
@@ -121,6 +121,7 @@ def _tune_link(
         saved = link_settings.snapshot(link, tuning)
         backup.save(backup_file, saved, ifname)
         rollback.push("restore link", lambda: _restore_link_state(ns, link.index, ifname, saved, backup_file))
+        backup.record_owner(tuning.data_dir, tuning.conf.name, container_id, ifname)
         link_settings.apply(nl, link, ifname, tuning, mac)
 
 
@@ -142,6 +143,7 @@ def cmd_del(args: CmdArgs) -> None:
     except CNIError:
         return
     saved = backup.load(backup_file)
+    backup.forget_owner(tuning.data_dir, tuning.conf.name, args.container_id, args.ifname)
     if saved is None:
         return
     try:
@@ -234,3 +236,15 @@ def _compare_promisc(ifname: str, wanted: bool, current: bool) -> None:
 
 def _go_bool(value: bool) -> str:
     return "true" if value else "false"
+
+
+def cmd_gc(args: CmdArgs) -> None:
+    """Remove the backups of this network's attachments that are gone (not in Go's tuning). Without
+    a cni.dev/valid-attachments list nothing is known to be stale: nothing is removed."""
+    from libcni.gc import valid_attachments
+
+    tuning = load(args)
+    valid = valid_attachments(tuning.conf)
+    if valid is None:
+        return
+    backup.gc(tuning.data_dir, tuning.conf.name, set(valid.pairs))

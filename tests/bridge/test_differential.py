@@ -167,7 +167,7 @@ def snapshot(side: Side, result: dict | None) -> dict:
         f"net/{p}"
         for p in ("ipv4/conf/eth0/arp_notify", "ipv6/conf/eth0/accept_dad", "ipv6/conf/eth0/enhanced_dad")
     ] + ["net/ipv6/conf/eth0/disable_ipv6", "net/ipv6/conf/lo/disable_ipv6"]
-    nft = host.run("nft", "list", "ruleset")
+    nft = without_mangle_tables(host.run("nft", "list", "ruleset"))
     return mask(
         {
             "result": result,
@@ -182,6 +182,22 @@ def snapshot(side: Side, result: dict | None) -> dict:
             "nft": nft.split("\n"),
         }
     )
+
+
+def without_mangle_tables(ruleset: str) -> str:
+    """The ruleset without iptables-nft's `ip`/`ip6 mangle` tables: ours hold the ipMasq INVALID
+    drops (on purpose, plugins#816: tests/beyond/test_masq_invalid.py), Go 1.1.1 has none, and the
+    built-in chains stay once made. Nothing else of the bridge plugin lives there."""
+    out, skipping = [], False
+    for line in ruleset.split("\n"):
+        if line in ("table ip mangle {", "table ip6 mangle {"):
+            skipping = True
+        elif skipping and line == "}":
+            skipping = False
+            continue
+        if not skipping:
+            out.append(line)
+    return "\n".join(out)
 
 
 def ipam(*subnets: str, **extra) -> dict:
@@ -293,7 +309,9 @@ def test_either_implementation_deletes_what_the_other_added(first, second, bridg
         ).ok()
         assert nat_rules(host) == [] and nat_rules(host, ipv6=True) == []
         assert link_names(host) == {"lo", "cni9"} and link_names(container) == {"lo"}
-        assert cid not in host.run("nft", "list", "ruleset")
+        # Go's DEL leaves our ipMasq INVALID drops (mangle tables; our next setup or GC removes
+        # them: tests/beyond/test_masq_invalid.py); everything else is gone.
+        assert cid not in without_mangle_tables(host.run("nft", "list", "ruleset"))
         assert [n for n in (tmp_path / "shared" / "diffnet").iterdir() if n.name[0].isdigit()] == []
     finally:
         host.delete()

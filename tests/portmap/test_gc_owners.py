@@ -10,7 +10,7 @@ import stat
 
 import pytest
 
-from plugins.portmap.owners import STATE_DIR
+from pkg.owners import STATE_DIR
 from tests.harness import unique
 
 from .conftest import ask, nft_ruleset, portmap_conf, tcp

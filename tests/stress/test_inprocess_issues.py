@@ -28,7 +28,7 @@ def test_nul_in_netns_is_an_environment_error(tmp_path):
 
 
 def test_portmap_forget_tolerates_long_container_ids(tmp_path):
-    from plugins.portmap import owners
+    from pkg import owners
 
     owners.record("net", "short", "eth0", state_dir=str(tmp_path))
     owners.forget("net", ["c" * 300], state_dir=str(tmp_path))  # DEL must not fail on this

@@ -1,4 +1,8 @@
-"""Which networks' portmap ADDs made a container's nftables rules.
+"""Which networks' ADDs made something keyed only by container (portmap's nftables rules, tuning's
+backups), so that one network's GC touches only its own.
+
+Used by portmap (below, the default STATE_DIR) and by tuning (markers of its backups, keyed
+`<containerID>_<ifname>`, under `<dataDir>/networks`).
 
 The nft rules carry only the container ID as their comment (Go's DEL finds them by exactly that),
 so the network is recorded beside them: `<STATE_DIR>/<network>/<containerID>`, an empty-ish file
