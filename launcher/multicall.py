@@ -18,7 +18,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from launcher.programs import ENTRIES
+from launcher.programs import ENTRIES, TOOLS
 
 if TYPE_CHECKING:  # pragma: no cover
     from libcni.skel import Plugin
@@ -36,7 +36,7 @@ def run(name: str) -> None:
         sys.stderr.write(f"unknown program {name!r}; this build provides: {', '.join(sorted(ENTRIES))}\n")
         raise SystemExit(2)
     after = None
-    if name != "cnitool" and warm_requested():  # opt-in: nothing to import otherwise
+    if name not in TOOLS and warm_requested():  # opt-in: nothing to import otherwise
         from launcher.warm import client
 
         if name in client.SERVED:

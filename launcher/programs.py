@@ -17,6 +17,9 @@ ENTRIES: dict[str, str] = {
     "cni-install": "launcher.install",
 }
 
+# The programs that are not CNI plugins (no PLUGIN, never served by the warm server).
+TOOLS = frozenset({"cnitool", "cni-install"})
+
 # The frozen programs and their libraries live in this directory beside the executables a runtime
 # runs (launcher/stub/stub.c); it ships in the release tarball with them.
 SUPPORT_DIR = "cni-plugins.d"

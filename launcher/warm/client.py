@@ -20,14 +20,14 @@ import _socket
 import os
 import sys
 
-from launcher.programs import ENTRIES
+from launcher.programs import ENTRIES, TOOLS
 from libcni.paths import DEFAULT_PATH
 
 from . import protocol
 from .context import ROOT, address
 
-# every plugin of launcher/programs.py (cnitool is the runtime side, never served)
-SERVED = frozenset(name for name in ENTRIES if name != "cnitool")
+# every plugin of launcher/programs.py (the tools, cnitool and cni-install, are never served)
+SERVED = frozenset(ENTRIES) - TOOLS
 
 
 def call_warm(name: str) -> None:
