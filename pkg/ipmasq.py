@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from libcni.types.errors import CNIError, ErrCode
 
 from . import iptables, nft
 from .hashing import format_chain_name, format_comment, sha512_hex
+from .iptables import SavedTable
 from .quoting import go_quote
 
 TABLE = "cni_plugins_masquerade"
@@ -94,41 +94,6 @@ def choose_backend(backend: str | None) -> str:
 # ---------------------------------------------------------------- iptables rendering (pure)
 
 
-@dataclass(frozen=True)
-class SavedTable:
-    """The nat table (or the chains of it that were read) as iptables-save shows it: chain names and
-    `-A ...` rule lines."""
-
-    chains: frozenset[str]
-    rules: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> SavedTable:
-        chains = set()
-        rules = []
-        for line in text.splitlines():
-            if line.startswith(":"):
-                chains.add(line[1:].split(" ", 1)[0])
-            elif line.startswith("-A "):
-                rules.append(line)
-        return cls(frozenset(chains), tuple(rules))
-
-    @classmethod
-    def of_chains(cls, listed: dict[str, list[str] | None]) -> SavedTable:
-        """From `iptables -S CHAIN` listings (None: the chain does not exist)."""
-        present = {name: rules for name, rules in listed.items() if rules is not None}
-        return cls(
-            frozenset(present),
-            tuple(f"-A {name} {rule}" for name, rules in present.items() for rule in rules),
-        )
-
-    def jumps_to(self, chain: str, from_chain: str = "POSTROUTING") -> list[str]:
-        return [r for r in self.rules if r.startswith(f"-A {from_chain} ") and r.endswith(f" -j {chain}")]
-
-    def rules_of(self, chain: str) -> list[str]:
-        return [r for r in self.rules if r.startswith(f"-A {chain} ")]
-
-
 def _multicast(version: int) -> str:
     return "ff00::/8" if version == 6 else "224.0.0.0/4"
 
@@ -154,7 +119,7 @@ def iptables_setup_script(saved: SavedTable, cidrs: Sequence[str], chain: str, c
     lines: list[str] = []
     if chain not in saved.chains:
         lines.append(f":{chain} - [0:0]")  # declaring an existing chain would flush it
-    present = set(saved.rules)
+    present = set(saved.lines())
     for cidr in cidrs:
         for target_chain, args, save_form in iptables_rules(cidr, chain, comment):
             line = f"-A {target_chain} {save_form}"
@@ -167,7 +132,7 @@ def iptables_setup_script(saved: SavedTable, cidrs: Sequence[str], chain: str, c
 
 def iptables_teardown_script(saved: SavedTable, chain: str) -> list[str]:
     """Delete every POSTROUTING jump to `chain`, then flush and delete the chain."""
-    lines = ["-D" + rule[2:] for rule in saved.jumps_to(chain)]
+    lines = [f"-D {source} {rule}" for source, rule in saved.jumps_to(chain) if source == "POSTROUTING"]
     if chain in saved.chains:
         lines += [f"-F {chain}", f"-X {chain}"]
     return ["*nat", *lines, "COMMIT"] if lines else []
@@ -254,7 +219,7 @@ def _invalid_rule(cidr: str, comment: str) -> tuple[str, str]:
 
 def iptables_invalid_setup(saved: SavedTable, cidrs: Sequence[str], comment: str) -> list[str]:
     """A `*mangle` section putting each IP's INVALID drop first in POSTROUTING, unless present."""
-    present = set(saved.rules)
+    present = set(saved.lines())
     lines = []
     for cidr in cidrs:
         rule, save_form = _invalid_rule(cidr, comment)
@@ -275,7 +240,7 @@ def _invalid_drops(saved: SavedTable) -> list[tuple[str, str]]:
         if "--ctstate INVALID" in rule and rule.endswith(" -j DROP"):
             comment = _saved_comment(rule)
             if comment is not None:
-                out.append((rule, comment))
+                out.append((f"-A {INVALID_IPT_CHAIN} {rule}", comment))
     return out
 
 
@@ -293,7 +258,7 @@ def iptables_invalid_orphans(filt: SavedTable, postrouting: SavedTable, own_comm
         parsed = parse_go_comment(comment)
         if comment == own_comment or parsed is None:
             continue
-        if not postrouting.jumps_to(format_chain_name(*parsed)):
+        if not any(source == "POSTROUTING" for source, _ in postrouting.jumps_to(format_chain_name(*parsed))):
             lines.append("-D" + rule[2:])
     return _invalid_section(lines)
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Sequence
 
 from libcni.types.errors import CNIError, ErrCode
 
 from .command import run, run_parallel
+
+TYPE_CHECKING = False  # not `typing`'s: importing it costs ~2-3 ms of a cold call
+if TYPE_CHECKING:
+    from typing import Self
 
 
 class IptablesError(CNIError):
@@ -70,6 +75,60 @@ def _missing_chain(exit_status: int, stderr: str) -> bool:
 
 
 ChainRules = list[str] | None | IptablesError
+
+
+class SavedTable:
+    """Chains of one table as `iptables-save` or `iptables -S CHAIN` print them: each chain's rule
+    texts without the leading `-A CHAIN `. A chain that was not read is absent, as is one that does
+    not exist. The one parser of saved rules: the plugins subclass it with their own questions."""
+
+    TABLE: str | None = None  # parse(): only this table's section of a full iptables-save
+
+    def __init__(self, chains: dict[str, list[str]] | None = None) -> None:
+        self.chains: dict[str, list[str]] = chains if chains is not None else {}
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        table = cls()
+        inside = cls.TABLE is None
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("*"):
+                inside = cls.TABLE is None or line == f"*{cls.TABLE}"
+            elif not inside or not line or line.startswith("#") or line == "COMMIT":
+                continue
+            elif line.startswith(":"):
+                table.chains.setdefault(line[1:].split()[0], [])
+            elif line.startswith("-A "):
+                _, chain, *rest = line.split(" ", 2)
+                table.chains.setdefault(chain, []).append(rest[0] if rest else "")
+        return table
+
+    @classmethod
+    def of_chains(cls, listed: dict[str, list[str] | None]) -> Self:
+        """From `iptables -S CHAIN` listings (None: the chain does not exist)."""
+        return cls({name: rules for name, rules in listed.items() if rules is not None})
+
+    def has_chain(self, name: str) -> bool:
+        return name in self.chains
+
+    def rules_of(self, chain: str) -> list[str]:
+        return self.chains.get(chain, [])
+
+    def lines(self) -> list[str]:
+        """Every rule as iptables-save prints it (`-A CHAIN ...`)."""
+        return [f"-A {chain} {rule}" for chain, rules in self.chains.items() for rule in rules]
+
+    def jumps_to(self, target: str) -> list[tuple[str, str]]:
+        """(chain, rule text) of every rule jumping or going to `target`."""
+        pattern = re.compile(rf"(^|\s)-[jg] {re.escape(target)}(\s|$)")
+        return [
+            (chain, rule)
+            for chain, rules in self.chains.items()
+            if chain != target
+            for rule in rules
+            if pattern.search(rule)
+        ]
 
 
 def list_argv(chain: str, ipv6: bool, table: str = "nat") -> list[str]:

@@ -55,7 +55,7 @@ def read(families: tuple[int, ...], names: list[str]) -> dict[int, rules.FilterT
         if error is not None:
             out[family] = error.msg
         else:
-            out[family] = rules.FilterTable.of_listings(dict(zip(names, found, strict=True)))  # type: ignore[arg-type]
+            out[family] = rules.FilterTable.of_chains(dict(zip(names, found, strict=True)))  # type: ignore[arg-type]
     return out
 
 
@@ -159,7 +159,7 @@ def _add(conf: FirewallConfig, addresses: bool, isolation: bool, held: list[int]
                 batch = rules.add_batch(table, hosts, conf.admin_chain, bridge, isolated)
             else:
                 listing = probed[family][1]
-                table = rules.FilterTable.of_listings({rules.PRIV_CHAIN: listing})  # type: ignore[dict-item]
+                table = rules.FilterTable.of_chains({rules.PRIV_CHAIN: listing})  # type: ignore[dict-item]
                 batch = rules.add_batch(table, hosts, conf.admin_chain, shared_present=True)
             if batch is not None:
                 batches[family] = batch

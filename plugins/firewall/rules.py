@@ -15,6 +15,8 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 
+from pkg.iptables import SavedTable
+
 Rule = tuple[str, ...]
 
 FORWARD = "FORWARD"
@@ -93,44 +95,15 @@ def _tokens(text: str) -> list[str]:
         return text.split()
 
 
-class FilterTable:
-    """The filter table as iptables-save printed it: each chain's rules as token tuples."""
+class FilterTable(SavedTable):
+    """Chains of the filter table that were read (pkg.iptables.SavedTable), rules compared as
+    token tuples."""
 
-    def __init__(self, chains: dict[str, list[Rule]] | None = None) -> None:
-        self.chains: dict[str, list[Rule]] = chains if chains is not None else {}
-
-    @classmethod
-    def of_listings(cls, listings: dict[str, list[str] | None]) -> FilterTable:
-        """From `iptables -S CHAIN` listings (rule text without `-A CHAIN `; None: no such chain)."""
-        table = cls()
-        for chain, lines in listings.items():
-            if lines is not None:
-                table.chains[chain] = [tuple(_tokens(line)) for line in lines]
-        return table
-
-    @classmethod
-    def parse(cls, text: str) -> FilterTable:
-        table = cls()
-        inside = False
-        for raw in text.splitlines():
-            raw = raw.strip()
-            if raw.startswith("*"):
-                inside = raw == "*filter"
-            elif not inside or not raw or raw.startswith("#") or raw == "COMMIT":
-                continue
-            elif raw.startswith(":"):
-                table.chains.setdefault(raw[1:].split()[0], [])
-            elif raw.startswith("-A "):
-                tokens = _tokens(raw)
-                if len(tokens) >= 2:
-                    table.chains.setdefault(tokens[1], []).append(tuple(tokens[2:]))
-        return table
-
-    def has_chain(self, chain: str) -> bool:
-        return chain in self.chains
+    TABLE = "filter"
 
     def count(self, chain: str, rule: Rule) -> int:
-        return self.chains.get(chain, []).count(tuple(rule))
+        wanted = tuple(rule)
+        return sum(1 for text in self.chains.get(chain, []) if tuple(_tokens(text)) == wanted)
 
     def has(self, chain: str, rule: Rule) -> bool:
         return self.count(chain, rule) > 0

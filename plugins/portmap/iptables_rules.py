@@ -26,6 +26,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from pkg.hashing import format_chain_name
+from pkg.iptables import SavedTable
 from pkg.quoting import restore_token
 
 from .config import ContainerNet, PortMapConfig
@@ -173,52 +174,15 @@ def shared_chains(conf: PortMapConfig) -> list[Chain]:
 # Reading the nat table (some of its chains, or all of it as `iptables-save -t nat` prints it)
 
 
-@dataclass
-class NatTable:
-    """Chains of the nat table that were read, each with its rules as iptables-save prints them.
-    A chain that was not read is absent, as is one that does not exist."""
+class NatTable(SavedTable):
+    """Chains of the nat table that were read (pkg.iptables.SavedTable), and whether a rule is there
+    the way iptables-save would print it."""
 
-    chains: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of_chains(cls, listed: dict[str, list[str] | None]) -> NatTable:
-        """From `iptables -S CHAIN` listings (None: the chain does not exist)."""
-        return cls({name: rules for name, rules in listed.items() if rules is not None})
-
-    @classmethod
-    def parse(cls, text: str) -> NatTable:
-        table = cls()
-        in_nat = False
-        for line in text.splitlines():
-            line = line.strip()
-            if line.startswith("*"):
-                in_nat = line == "*nat"
-            elif not in_nat or not line or line.startswith("#"):
-                continue
-            elif line.startswith(":"):
-                table.chains.setdefault(line[1:].split()[0], [])
-            elif line.startswith("-A "):
-                _, chain, *rest = line.split(" ", 2)
-                table.chains.setdefault(chain, []).append(rest[0] if rest else "")
-        return table
-
-    def has_chain(self, name: str) -> bool:
-        return name in self.chains
+    TABLE = "nat"
 
     def has_rule(self, chain: str, rule: Rule) -> bool:
         wanted = rule_signature(rule)
         return any(rule_signature(saved_tokens(saved)) == wanted for saved in self.chains.get(chain, []))
-
-    def jumps_to(self, target: str) -> list[tuple[str, str]]:
-        """(chain, saved rule text) of every rule jumping or going to `target`."""
-        pattern = re.compile(rf"(^|\s)-[jg] {re.escape(target)}(\s|$)")
-        return [
-            (chain, saved)
-            for chain, rules in self.chains.items()
-            if chain != target
-            for saved in rules
-            if pattern.search(saved)
-        ]
 
 
 _JUMP = re.compile(r"(?:^|\s)-[jg] (\S+)")

@@ -206,7 +206,7 @@ def test_nft_setup_script():
 
 def test_iptables_setup_is_append_unique_and_never_redeclares_the_chain():
     chain, comment = "CNI-x", 'name: "n" id: "c"'
-    script = ipmasq.iptables_setup_script(ipmasq.SavedTable(frozenset(), ()), ["10.1.0.5/24"], chain, comment)
+    script = ipmasq.iptables_setup_script(ipmasq.SavedTable(), ["10.1.0.5/24"], chain, comment)
     q = '"name: \\"n\\" id: \\"c\\""'
     assert script == [
         "*nat",
@@ -216,13 +216,16 @@ def test_iptables_setup_is_append_unique_and_never_redeclares_the_chain():
         f"-A POSTROUTING -s 10.1.0.5 -j CNI-x -m comment --comment {q}",
         "COMMIT",
     ]
-    saved = ipmasq.SavedTable(
-        frozenset({"CNI-x", "POSTROUTING"}),
-        (
-            f"-A POSTROUTING -s 10.1.0.5/32 -m comment --comment {q} -j CNI-x",
-            f"-A CNI-x -d 10.1.0.0/24 -m comment --comment {q} -j ACCEPT",
-            f"-A CNI-x ! -d 224.0.0.0/4 -m comment --comment {q} -j MASQUERADE",
-        ),
+    saved = ipmasq.SavedTable.parse(
+        "\n".join(
+            [
+                ":POSTROUTING ACCEPT [0:0]",
+                ":CNI-x - [0:0]",
+                f"-A POSTROUTING -s 10.1.0.5/32 -m comment --comment {q} -j CNI-x",
+                f"-A CNI-x -d 10.1.0.0/24 -m comment --comment {q} -j ACCEPT",
+                f"-A CNI-x ! -d 224.0.0.0/4 -m comment --comment {q} -j MASQUERADE",
+            ]
+        )
     )
     assert ipmasq.iptables_setup_script(saved, ["10.1.0.5/24"], chain, comment) == []
     assert ipmasq.iptables_teardown_script(saved, chain) == [
@@ -239,12 +242,11 @@ def test_iptables_stale_chains_found_by_comment():
 
     keep, drop = format_chain_name("net", "a"), format_chain_name("net", "b")
     other = format_chain_name("other", "b")
-    saved = ipmasq.SavedTable(
-        frozenset({keep, drop, other}),
-        tuple(
+    saved = ipmasq.SavedTable.parse(
+        "\n".join(
             f'-A {chain} ! -d 224.0.0.0/4 -m comment --comment "name: \\"{n}\\" id: \\"{c}\\"" -j MASQUERADE'
             for chain, n, c in ((keep, "net", "a"), (drop, "net", "b"), (other, "other", "b"))
-        ),
+        )
     )
     assert ipmasq.iptables_stale_chains(saved, "net", ["a"]) == [drop]
 

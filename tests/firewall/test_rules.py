@@ -98,9 +98,9 @@ def test_same_bridge_has_no_drop_rule_and_a_second_bridge_adds_only_its_rules():
         if tokens[0] == "-N":
             table.chains.setdefault(tokens[1], [])
         elif tokens[0] == "-I":
-            table.chains.setdefault(tokens[1], []).insert(int(tokens[2]) - 1, tuple(tokens[3:]))
+            table.chains.setdefault(tokens[1], []).insert(int(tokens[2]) - 1, shlex.join(tokens[3:]))
         else:
-            table.chains.setdefault(tokens[1], []).append(tuple(tokens[2:]))
+            table.chains.setdefault(tokens[1], []).append(shlex.join(tokens[2:]))
     second = rules.add_batch(table, [], "CNI-ADMIN", bridge="br1", isolated=False)
     assert all("br1" in line for line in second[1:-1])
     assert len(second[1:-1]) == 2
@@ -141,7 +141,7 @@ def test_quote_round_trips_through_shlex():
 
 
 def test_listing_reading_and_fast_path():
-    table = FilterTable.of_listings(
+    table = FilterTable.of_chains(
         {
             "CNI-FORWARD": ["-d 10.88.0.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"],
             "CNI-ADMIN": None,

@@ -37,7 +37,7 @@ def test_missing_list_means_nothing_is_stale_and_an_empty_list_is_authoritative(
 
 def test_invalid_drops_rendered_found_and_removed():
     comment = format_comment("net", "a")
-    setup = ipmasq.iptables_invalid_setup(ipmasq.SavedTable(frozenset(), ()), ["10.1.0.5/24"], comment)
+    setup = ipmasq.iptables_invalid_setup(ipmasq.SavedTable(), ["10.1.0.5/24"], comment)
     q = '"name: \\"net\\" id: \\"a\\""'
     rule = f"-s 10.1.0.5/32 ! -d 10.1.0.0/24 -m conntrack --ctstate INVALID -m comment --comment {q} -j DROP"
     assert setup == ["*mangle", f"-I POSTROUTING 1 {rule}", "COMMIT"]
