@@ -138,37 +138,38 @@ def iptables_teardown_script(saved: SavedTable, chain: str) -> list[str]:
     return ["*nat", *lines, "COMMIT"] if lines else []
 
 
+def _unquote(text: str, start: int) -> tuple[str, int] | None:
+    """The Go-quoted string whose text begins at `start` (after its opening quote), unescaped, and
+    the index after its closing quote; None when it is not closed."""
+    out = []
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if ch == '"':
+            return "".join(out), i + 1
+        out.append(ch)
+        i += 1
+    return None
+
+
 def parse_go_comment(comment: str) -> tuple[str, str] | None:
     """(network, containerID) from `name: "<net>" id: "<id>"`, else None."""
     if not comment.startswith('name: "') or not comment.endswith('"'):
         return None
-
-    def unquote(text: str, start: int) -> tuple[str, int]:
-        out = []
-        i = start
-        while i < len(text):
-            ch = text[i]
-            if ch == "\\" and i + 1 < len(text):
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if ch == '"':
-                return "".join(out), i + 1
-            out.append(ch)
-            i += 1
-        raise ValueError("unterminated")
-
-    try:
-        network, end = unquote(comment, len('name: "'))
-        rest = comment[end:]
-        if not rest.startswith(' id: "'):
-            return None
-        container_id, end2 = unquote(rest, len(' id: "'))
-    except ValueError:
+    network = _unquote(comment, len('name: "'))
+    if network is None:
         return None
-    if end2 != len(rest):
+    rest = comment[network[1] :]
+    if not rest.startswith(' id: "'):
         return None
-    return network, container_id
+    container_id = _unquote(rest, len(' id: "'))
+    if container_id is None or container_id[1] != len(rest):
+        return None
+    return network[0], container_id[0]
 
 
 def _saved_comment(rule: str) -> str | None:
@@ -177,6 +178,8 @@ def _saved_comment(rule: str) -> str | None:
     start = rule.find(marker)
     if start < 0:
         return None
+    found = _unquote(rule, start + len(marker))
+    return found[0] if found is not None else None
     i = start + len(marker)
     out = []
     while i < len(rule):

@@ -58,6 +58,38 @@ def restore(lines: Sequence[str], ipv6: bool = False) -> None:
         raise IptablesError(f"{argv[0]} failed: {stderr}", proc.returncode, stderr)
 
 
+_FAILED_LINE = re.compile(r"line:? (\d+)")
+
+
+def restore_argv(family: int) -> list[str]:
+    """iptables-restore of family 4 or 6 adding to what is there, waiting for the xtables lock."""
+    return [binary(family == 6) + "-restore", "--noflush", "--wait"]
+
+
+def failed_line(stderr: str) -> int | None:
+    """The 1-based batch line iptables-restore complained about ("line 3 failed", "line: 3")."""
+    found = _FAILED_LINE.search(stderr)
+    return int(found.group(1)) if found else None
+
+
+def restore_all(batches: dict[int, list[str]]) -> dict[int, str]:
+    """Apply each family's batch (4, 6) side by side, one atomic `iptables-restore --noflush` each;
+    the error text of those that failed, naming the batch line it refers to."""
+    families = tuple(batches)
+    argvs = [(restore_argv(f), "\n".join(batches[f]) + "\n") for f in families]
+    errors: dict[int, str] = {}
+    for family, proc in zip(families, run_parallel(argvs), strict=True):
+        if proc.returncode == 0:
+            continue
+        stderr = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
+        text = f"{proc.args[0]} failed: {stderr}"
+        number = failed_line(stderr)
+        if number is not None and 0 < number <= len(batches[family]):
+            text += f" (in: {batches[family][number - 1]})"
+        errors[family] = text
+    return errors
+
+
 def save(table: str = "nat", ipv6: bool = False) -> str:
     """One table as iptables-save prints it (chains as `:NAME`, rules as `-A ...` lines)."""
     argv = [binary(ipv6) + "-save", "-t", table]

@@ -15,7 +15,6 @@ batch.
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from libcni.types.errors import CNIError, ErrCode
@@ -28,21 +27,10 @@ from .config import FirewallConfig
 ATTEMPTS = 4
 LOCK_PATH = "/run/cni/firewall.lock"
 TABLE = "filter"
-_FAILED_LINE = re.compile(r"line:? (\d+)")
 
 
 def _label(family: int) -> str:
     return iptables.binary(family == 6)
-
-
-def restore_argv(family: int) -> list[str]:
-    return [iptables.binary(family == 6) + "-restore", "--noflush", "--wait"]
-
-
-def failed_line(stderr: str) -> int | None:
-    """The 1-based batch line iptables-restore complained about ("line 3 failed", "line: 3")."""
-    found = _FAILED_LINE.search(stderr)
-    return int(found.group(1)) if found else None
 
 
 def read(families: tuple[int, ...], names: list[str]) -> dict[int, rules.FilterTable | str]:
@@ -68,7 +56,7 @@ def probe(
     commands: list[tuple[list[str], str | None]] = []
     for family in families:
         if check is not None:
-            commands.append((restore_argv(family), check))
+            commands.append((iptables.restore_argv(family), check))
         if list_priv:
             commands.append((iptables.list_argv(rules.PRIV_CHAIN, family == 6, TABLE), None))
     procs = iter(run_parallel(commands))
@@ -78,22 +66,6 @@ def probe(
         listing = iptables.parse_listing(rules.PRIV_CHAIN, next(procs)) if list_priv else None
         out[family] = (present, listing)
     return out
-
-
-def restore(batches: dict[int, list[str]]) -> dict[int, str]:
-    """Apply each family's batch; the error text of those that failed, naming the line."""
-    families = tuple(batches)
-    argvs = [(restore_argv(f), "\n".join(batches[f]) + "\n") for f in families]
-    errors: dict[int, str] = {}
-    for family, proc in zip(families, run_parallel(argvs), strict=True):
-        if proc.returncode != 0:
-            stderr = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
-            text = f"{proc.args[0]} failed: {stderr}"
-            number = failed_line(stderr)
-            if number is not None and 0 < number <= len(batches[family]):
-                text += f" (in: {batches[family][number - 1]})"
-            errors[family] = text
-    return errors
 
 
 def lock(path: str = LOCK_PATH) -> int:
@@ -165,7 +137,7 @@ def _add(conf: FirewallConfig, addresses: bool, isolation: bool, held: list[int]
                 batches[family] = batch
         if failed:  # a chain cannot even be read: retrying will not help
             break
-        failed = restore(batches) if batches else {}
+        failed = iptables.restore_all(batches) if batches else {}
         pending = tuple(failed)
     return failed
 
@@ -180,7 +152,7 @@ def delete(conf: FirewallConfig, families: tuple[int, ...] | None = None) -> Non
         batch = rules.optimistic_del_batch(conf.hosts(family))
         if batch is not None:
             optimistic[family] = batch
-    errors = restore(optimistic) if optimistic else {}
+    errors = iptables.restore_all(optimistic) if optimistic else {}
     pending = tuple(f for f in pending if f in errors or f not in optimistic)
     failed: dict[int, str] = {}
     for _ in range(ATTEMPTS):
@@ -194,7 +166,7 @@ def delete(conf: FirewallConfig, families: tuple[int, ...] | None = None) -> Non
             batch = rules.del_batch(table, conf.hosts(family))
             if batch is not None:
                 batches[family] = batch
-        errors = restore(batches) if batches else {}
+        errors = iptables.restore_all(batches) if batches else {}
         failed.update(errors)
         pending = tuple(errors)
     for family, text in failed.items():
@@ -207,12 +179,12 @@ def check(conf: FirewallConfig) -> None:
     wanted = {f: w for f, w in wanted.items() if w}
     families = tuple(wanted)
     batches = {f: rules.check_batch((chain, rule) for chain, rule, _ in wanted[f]) for f in families}
-    procs = run_parallel([(restore_argv(f), "\n".join(batches[f]) + "\n") for f in families])
+    procs = run_parallel([(iptables.restore_argv(f), "\n".join(batches[f]) + "\n") for f in families])
     for family, proc in zip(families, procs, strict=True):
         if proc.returncode == 0:
             continue
         stderr = proc.stderr.decode(errors="replace").strip()
-        number = failed_line(stderr)
+        number = iptables.failed_line(stderr)
         index = number - 2 if number is not None else -1  # line 1 is "*filter"
         if 0 <= index < len(wanted[family]):
             raise CNIError(ErrCode.INTERNAL, wanted[family][index][2])

@@ -6,7 +6,6 @@ families run side by side."""
 from __future__ import annotations
 
 import errno
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,37 +51,6 @@ def usable_tables(families: tuple[int, ...], names: list[str]) -> dict[int, rule
     return usable
 
 
-_FAILED_LINE = re.compile(r"line:? (\d+)")
-
-
-def failed_line(stderr: str) -> int | None:
-    """The 1-based batch line iptables-restore complained about ("line 3 failed", "line: 3")."""
-    found = _FAILED_LINE.search(stderr)
-    return int(found.group(1)) if found else None
-
-
-def restore_argv(family: int) -> list[str]:
-    return [iptables.binary(family == 6) + "-restore", "--noflush", "--wait"]
-
-
-def restore_all(batches: dict[int, Batch]) -> dict[int, str]:
-    """Apply each family's batch (`iptables-restore --noflush`); the error text of those that failed,
-    naming the batch line it refers to."""
-    families = tuple(batches)
-    argvs = [(restore_argv(f), "\n".join(batches[f]) + "\n") for f in families]
-    errors: dict[int, str] = {}
-    for family, proc in zip(families, run_parallel(argvs), strict=True):
-        if proc.returncode == 0:
-            continue
-        stderr = proc.stderr.decode(errors="replace").strip() or f"exit status {proc.returncode}"
-        text = f"{proc.args[0]} failed: {stderr}"
-        number = failed_line(stderr)
-        if number is not None and 0 < number <= len(batches[family]):
-            text += f" (in: {batches[family][number - 1]})"
-        errors[family] = text
-    return errors
-
-
 def create_chains(names: list[str], ipv6: bool) -> None:
     """Shared chains are created outside the batch: declaring them there would flush them, and a
     concurrent ADD could lose its rules. Creating an existing chain is fine (a race, not an error)."""
@@ -111,7 +79,7 @@ def probe_shared(
     commands: list[tuple[list[str], str | None]] = []
     for family in families:
         commands += [
-            (restore_argv(family), check),
+            (iptables.restore_argv(family), check),
             (iptables.list_argv(rules.TOP_LEVEL_DNAT_CHAIN, family == 6), None),
         ]
     if guard is not None:
@@ -174,7 +142,7 @@ def _with_guard(batches: dict[int, Batch], guard: list[str] | None) -> dict[int,
 
 
 def commit_add(conf: PortMapConfig, container_id: str, batches: dict[int, Batch]) -> None:
-    errors = restore_all(batches)
+    errors = iptables.restore_all(batches)
     if errors:
         done = tuple(f for f in batches if f not in errors)
         if done:  # roll back the families that were set up
@@ -210,7 +178,7 @@ def setup_lock(name: str = LOCK_NAME, timeout: float = 30.0) -> Iterator[None]:
 
 
 def _apply(batches: dict[int, Batch], what: str) -> None:
-    errors = restore_all(batches) if batches else {}
+    errors = iptables.restore_all(batches) if batches else {}
     for family, text in errors.items():
         raise CNIError(ErrCode.INTERNAL, f"could not {what} {family_label(family)} dnat: {text}")
 
@@ -258,7 +226,7 @@ def check(conf: PortMapConfig, container_id: str, nets: list[ContainerNet]) -> N
         try:
             iptables.restore(lines, net.family == 6)
         except iptables.IptablesError as err:
-            number = failed_line(err.stderr)
+            number = iptables.failed_line(err.stderr)
             index = number - 2 if number is not None else -1  # line 1 is "*nat"
             if 0 <= index < len(checks):
                 where, rule = checks[index]
