@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from launcher.programs import ENTRIES, SUPPORT_DIR
+from launcher.programs import ENTRIES, SUPPORT_DIR, TOOLS
 from tests.harness import unique
 
 pytestmark = pytest.mark.kernel
@@ -284,9 +284,8 @@ def test_the_tarball_extracted_is_a_working_plugin_directory(tmp_path, host_ns, 
         bin_dir = tmp_path / "opt-cni-bin"
         bin_dir.mkdir()
         tar.extractall(bin_dir, filter="tar")
-    for program in ENTRIES:
-        if program != "cnitool":
-            version_ok(call(str(bin_dir / program)))
+    for program in sorted(set(ENTRIES) - TOOLS):  # the plugins answer VERSION
+        version_ok(call(str(bin_dir / program)))
     chain(str(bin_dir), tmp_path, host_ns, container_ns)
 
 
