@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from launcher.programs import ENTRIES, TOOLS
 
+TYPE_CHECKING = False  # not `typing`'s: importing it costs ~4 ms of every call
 if TYPE_CHECKING:  # pragma: no cover
     from libcni.skel import Plugin
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import errno
 import json
 import os
-import signal
-import subprocess
 import time
 from collections.abc import Mapping, Sequence
 
 from .types.errors import CNIError, ErrCode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # subprocess costs ~5 ms: imported when a plugin is executed, not before
+    import subprocess
 
 TEXT_FILE_BUSY_RETRIES = 6
 
@@ -69,6 +71,8 @@ def exec_plugin(
     A plugin that outlives `timeout` is killed with everything it started (it runs in its own
     process group) and reported as code 11 with its stderr; ETXTBSY is retried with a fresh
     process each time (Go's retry reused its command object, cni#855)."""
+    import subprocess
+
     for attempt in range(TEXT_FILE_BUSY_RETRIES):
         try:
             proc = subprocess.Popen(
@@ -109,6 +113,9 @@ def exec_plugin(
 
 def _kill_group(proc: subprocess.Popen) -> bytes:
     """SIGKILL the plugin's process group; return what it wrote to stderr so far."""
+    import signal
+    import subprocess
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:

@@ -18,11 +18,11 @@ Differences that make us faster and safer, invisible to the Go plugin:
 
 from __future__ import annotations
 
+import _socket  # socket.py costs ~2 ms more of a cold call; inet_pton is all this needs
 import contextlib
 import errno
 import fcntl
 import os
-import socket
 import sqlite3
 import stat
 import time
@@ -89,9 +89,9 @@ def is_address_name(name: str) -> bool:
     """Whether a file name is an IPv4 or IPv6 address (inet_pton: no zones, no leading zeros)."""
     if not name or name[0] not in "0123456789abcdefABCDEF:":
         return False
-    family = socket.AF_INET6 if ":" in name else socket.AF_INET
+    family = _socket.AF_INET6 if ":" in name else _socket.AF_INET
     try:
-        socket.inet_pton(family, name)
+        _socket.inet_pton(family, name)
     except OSError:
         return False
     return True
