@@ -180,19 +180,6 @@ def _saved_comment(rule: str) -> str | None:
         return None
     found = _unquote(rule, start + len(marker))
     return found[0] if found is not None else None
-    i = start + len(marker)
-    out = []
-    while i < len(rule):
-        ch = rule[i]
-        if ch == "\\" and i + 1 < len(rule):
-            out.append(rule[i + 1])
-            i += 2
-            continue
-        if ch == '"':
-            return "".join(out)
-        out.append(ch)
-        i += 1
-    return None
 
 
 def iptables_stale_chains(saved: SavedTable, network: str, valid_ids: Iterable[str]) -> list[str]:
