@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
@@ -15,6 +14,7 @@ from pkg.rollback import Rollback
 from .config import BridgeRecord, load, validate_for_add
 from .gateways import calc_gateways
 
+TYPE_CHECKING = False  # not `typing`'s: importing it costs ~3 ms of a cold call
 if TYPE_CHECKING:  # pragma: no cover
     from pkg.netlink import Link, Rtnl
     from pkg.ns import NetNS

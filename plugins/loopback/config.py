@@ -7,10 +7,10 @@ A prevResult must be a valid result convertible to the newest version; it is wha
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import TYPE_CHECKING
 
 from libcni.types.errors import CNIError
 
+TYPE_CHECKING = False  # not `typing`'s: importing it costs ~3 ms of a cold call
 if TYPE_CHECKING:  # pragma: no cover
     from libcni.skel import CmdArgs
     from libcni.types.results import AnyResult
