@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,3 +158,27 @@ class PluginRunner:
             check=False,
         )
         return PluginRun(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
+
+
+ECHO_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "portmap", "echo_server.py")
+
+
+def start_echo_server(ns: Netns, ident: str, port: int) -> subprocess.Popen:
+    """tests/portmap/echo_server.py in `ns` on `port` (TCP and UDP, v4 and v6), answering
+    '<ident> <peer>'; returns once it serves."""
+    server = subprocess.Popen(
+        ["nsenter", f"--net={ns.path}", "--", sys.executable, ECHO_SERVER, ident, str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None and server.stderr is not None
+    line = server.stdout.readline()
+    assert line.strip() == "ready", f"echo server did not start: {line} {server.stderr.read()}"
+    return server
+
+
+def stop_server(server: subprocess.Popen | None) -> None:
+    if server is not None:
+        server.kill()
+        server.wait()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.harness import GO_PLUGIN_DIR, Netns, PluginRunner, unique
+from tests.harness import GO_PLUGIN_DIR, Netns, PluginRunner, start_echo_server, stop_server, unique
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ECHO_SERVER = os.path.join(HERE, "..", "portmap", "echo_server.py")
@@ -101,20 +101,11 @@ class Pod:
         return result
 
     def serve(self, port: int) -> None:
-        self.server = subprocess.Popen(
-            ["nsenter", f"--net={self.ns.path}", "--", sys.executable, ECHO_SERVER, self.id, str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.server.stdout.readline()
-        assert line.strip() == "ready", f"echo server did not start: {line} {self.server.stderr.read()}"
+        self.server = start_echo_server(self.ns, self.id, port)
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.kill()
-            self.server.wait()
-            self.server = None
+        stop_server(self.server)
+        self.server = None
 
 
 @dataclass

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.harness import Netns, unique
+from tests.harness import Netns, start_echo_server, stop_server, unique
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SERVER = os.path.join(HERE, "echo_server.py")
 CLIENT = os.path.join(HERE, "echo_client.py")
 
 
@@ -58,20 +57,11 @@ class Container:
 
     def serve(self, port: int) -> None:
         """Start the echo server on `port` (TCP and UDP, v4 and v6); answers '<id> <peer>'."""
-        self.server = subprocess.Popen(
-            ["nsenter", f"--net={self.ns.path}", "--", sys.executable, SERVER, self.id, str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.server.stdout.readline()
-        assert line.strip() == "ready", f"echo server did not start: {line} {self.server.stderr.read()}"
+        self.server = start_echo_server(self.ns, self.id, port)
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.kill()
-            self.server.wait()
-            self.server = None
+        stop_server(self.server)
+        self.server = None
 
 
 def ask(ns: Netns, proto: str, host: str, port: int, source_port: int | None = None) -> str | None:
