@@ -7,9 +7,6 @@ Messages for the checks Go also makes are worded as Go words them; the extra che
 from __future__ import annotations
 
 import ipaddress
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.netconf import load as load_conf
@@ -17,6 +14,7 @@ from libcni.types.results import Result
 
 TYPE_CHECKING = False  # not `typing`'s: importing it costs ~3 ms of a cold call
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 IPTABLES = "iptables"
@@ -25,14 +23,39 @@ DEFAULT_MARK_BIT = 13
 PROTOCOLS = ("tcp", "udp", "sctp")
 
 
-@dataclass(frozen=True)
 class Mapping:
-    """One validated port mapping; `host_ip` is '' or a canonical address."""
+    """One validated port mapping; `host_ip` is '' or a canonical address. Immutable and hashable
+    (a plain class: `dataclasses` costs ~15 ms of a cold call)."""
 
+    __slots__ = ("host_port", "container_port", "protocol", "host_ip")
     host_port: int
     container_port: int
     protocol: str
-    host_ip: str = ""
+    host_ip: str
+
+    def __init__(self, host_port: int, container_port: int, protocol: str, host_ip: str = "") -> None:
+        for name, value in zip(self.__slots__, (host_port, container_port, protocol, host_ip), strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field '{name}'")
+
+    def _key(self) -> tuple[int, int, str, str]:
+        return (self.host_port, self.container_port, self.protocol, self.host_ip)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Mapping(host_port={self.host_port!r}, container_port={self.container_port!r}, "
+            f"protocol={self.protocol!r}, host_ip={self.host_ip!r})"
+        )
 
     @property
     def host_family(self) -> int | None:
@@ -55,11 +78,28 @@ class Mapping:
         return self.host_ip
 
 
-@dataclass(frozen=True)
 class ContainerNet:
     """A container address with the prefix of its subnet as prevResult gave it (10.0.0.2/24)."""
 
+    __slots__ = ("address",)
     address: str
+
+    def __init__(self, address: str) -> None:
+        object.__setattr__(self, "address", address)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field '{name}'")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.address == other.address
+
+    def __hash__(self) -> int:
+        return hash((self.address,))
+
+    def __repr__(self) -> str:
+        return f"ContainerNet(address={self.address!r})"
 
     @property
     def interface(self) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
@@ -74,10 +114,24 @@ class ContainerNet:
         return self.interface.version
 
 
-@dataclass
 class PortMapConfig:
-    """Everything the verbs need, decided once."""
+    """Everything the verbs need, decided once (no __slots__: callers may note more on it)."""
 
+    FIELDS = (
+        "name",
+        "backend",
+        "snat",
+        "masq_all",
+        "mark_bit",
+        "external_set_mark_chain",
+        "conditions_v4",
+        "conditions_v6",
+        "mappings",
+        "prev_result",
+        "container_nets",
+        "ifname",
+        "valid_container_ids",
+    )
     name: str
     backend: str
     snat: bool
@@ -88,9 +142,50 @@ class PortMapConfig:
     conditions_v6: list[str]
     mappings: list[Mapping]
     prev_result: Result | None
-    container_nets: list[ContainerNet] = field(default_factory=list)
-    ifname: str = ""
-    valid_container_ids: set[str] | None = None  # None: no cni.dev/valid-attachments, GC removes nothing
+    container_nets: list[ContainerNet]
+    ifname: str
+    valid_container_ids: set[str] | None  # None: no cni.dev/valid-attachments, GC removes nothing
+
+    def __init__(
+        self,
+        name: str,
+        backend: str,
+        snat: bool,
+        masq_all: bool,
+        mark_bit: int,
+        external_set_mark_chain: str | None,
+        conditions_v4: list[str],
+        conditions_v6: list[str],
+        mappings: list[Mapping],
+        prev_result: Result | None,
+        container_nets: list[ContainerNet] | None = None,
+        ifname: str = "",
+        valid_container_ids: set[str] | None = None,
+    ) -> None:
+        self.name = name
+        self.backend = backend
+        self.snat = snat
+        self.masq_all = masq_all
+        self.mark_bit = mark_bit
+        self.external_set_mark_chain = external_set_mark_chain
+        self.conditions_v4 = conditions_v4
+        self.conditions_v6 = conditions_v6
+        self.mappings = mappings
+        self.prev_result = prev_result
+        self.container_nets = [] if container_nets is None else container_nets
+        self.ifname = ifname
+        self.valid_container_ids = valid_container_ids
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.FIELDS)
+        return f"PortMapConfig({fields})"
 
     def conditions(self, family: int) -> list[str]:
         return self.conditions_v6 if family == 6 else self.conditions_v4
@@ -145,6 +240,8 @@ def choose_backend(
 
 
 def describe_entry(index: int, entry: Any) -> str:
+    import json  # only for an error's details
+
     text = json.dumps(entry.field_values(), separators=(",", ":"))
     return f"runtimeConfig.portMappings[{index}]: {text}"
 
@@ -153,14 +250,14 @@ def validate_mappings(entries: list[Any], strict: bool) -> list[Mapping]:
     """Go's port checks always; with `strict` (ADD, CHECK) also range, protocol, hostIP, conflicts."""
     mappings: list[Mapping] = []
     for index, entry in enumerate(entries):
-        where = describe_entry(index, entry)
         for port, what in ((entry.containerPort, "container"), (entry.hostPort, "host")):
             if port <= 0 or (strict and port > 65535):
-                raise config_error(f"Invalid {what} port number: {port}", where)
+                raise config_error(f"Invalid {what} port number: {port}", describe_entry(index, entry))
         protocol = entry.protocol.lower()
         if strict and protocol not in PROTOCOLS:
             raise config_error(
-                f'Invalid protocol "{entry.protocol}" in port mapping (want tcp, udp or sctp)', where
+                f'Invalid protocol "{entry.protocol}" in port mapping (want tcp, udp or sctp)',
+                describe_entry(index, entry),
             )
         host_ip = entry.hostIP
         if host_ip:
@@ -168,7 +265,9 @@ def validate_mappings(entries: list[Any], strict: bool) -> list[Mapping]:
                 host_ip = str(ipaddress.ip_address(host_ip))
             except ValueError:
                 if strict:
-                    raise config_error(f'Invalid hostIP "{entry.hostIP}" in port mapping', where) from None
+                    raise config_error(
+                        f'Invalid hostIP "{entry.hostIP}" in port mapping', describe_entry(index, entry)
+                    ) from None
         mappings.append(Mapping(entry.hostPort, entry.containerPort, protocol or entry.protocol, host_ip))
     if strict:
         check_conflicts(mappings, entries)

@@ -21,9 +21,6 @@ stale jumps to it are deleted by their saved text, and shared rules are appended
 from __future__ import annotations
 
 import ipaddress
-import re
-import shlex
-from dataclasses import dataclass, field
 
 from pkg.hashing import format_chain_name
 from pkg.iptables import SavedTable
@@ -41,15 +38,40 @@ COMMENT_MAX = 255
 Rule = list[str]
 
 
-@dataclass
 class Chain:
     """Go's chain: its own rules, and the rules in `entry_chains` that jump to it."""
 
+    __slots__ = ("name", "entry_chains", "entry_rules", "rules", "prepend_entry")
     name: str
-    entry_chains: list[str] = field(default_factory=list)
-    entry_rules: list[Rule] = field(default_factory=list)
-    rules: list[Rule] = field(default_factory=list)
-    prepend_entry: bool = False
+    entry_chains: list[str]
+    entry_rules: list[Rule]
+    rules: list[Rule]
+    prepend_entry: bool
+
+    def __init__(
+        self,
+        name: str,
+        entry_chains: list[str] | None = None,
+        entry_rules: list[Rule] | None = None,
+        rules: list[Rule] | None = None,
+        prepend_entry: bool = False,
+    ) -> None:
+        self.name = name
+        self.entry_chains = [] if entry_chains is None else entry_chains
+        self.entry_rules = [] if entry_rules is None else entry_rules
+        self.rules = [] if rules is None else rules
+        self.prepend_entry = prepend_entry
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"Chain({fields})"
 
     def entries(self) -> list[tuple[str, Rule]]:
         return [(chain, [*rule, "-j", self.name]) for chain in self.entry_chains for rule in self.entry_rules]
@@ -185,20 +207,75 @@ class NatTable(SavedTable):
         return any(rule_signature(saved_tokens(saved)) == wanted for saved in self.chains.get(chain, []))
 
 
-_JUMP = re.compile(r"(?:^|\s)-[jg] (\S+)")
-
-
 def jump_target(saved: str) -> str | None:
-    """The chain (or target) a saved rule jumps or goes to."""
-    found = _JUMP.search(saved)
+    """The chain (or target) a saved rule jumps or goes to (GC only: `re` is imported here)."""
+    import re
+
+    found = re.search(r"(?:^|\s)-[jg] (\S+)", saved)
     return found.group(1) if found else None
 
 
+_BLANKS = " \t\r\n"  # shlex's whitespace
+
+
 def saved_tokens(saved: str) -> Rule:
+    """A saved rule's words as `shlex.split` (POSIX mode, no comments) gives them, and when that
+    fails (an unclosed quote, a trailing backslash) as `str.split` does. Written out here because
+    shlex imports `re` (tests/unit/test_saved_tokens.py proves it equal to shlex.split)."""
     try:
-        return shlex.split(saved)
+        return shell_split(saved)
     except ValueError:
         return saved.split()
+
+
+def shell_split(text: str) -> list[str]:
+    """`shlex.split(text)`: blanks separate words; a backslash escapes the next character; '...'
+    keeps everything; "..." keeps everything but a backslash before " or \\ escapes it. ValueError
+    (with shlex's message) on an unclosed quote or a trailing backslash."""
+    words: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i] in _BLANKS:
+            i += 1
+        if i >= n:
+            return words
+        word: list[str] = []
+        while i < n and text[i] not in _BLANKS:
+            c = text[i]
+            if c == "\\":
+                if i + 1 >= n:
+                    raise ValueError("No escaped character")
+                word.append(text[i + 1])
+                i += 2
+            elif c == "'":
+                end = text.find("'", i + 1)
+                if end < 0:
+                    raise ValueError("No closing quotation")
+                word.append(text[i + 1 : end])
+                i = end + 1
+            elif c == '"':
+                i += 1
+                while True:
+                    if i >= n:
+                        raise ValueError("No closing quotation")
+                    c = text[i]
+                    if c == '"':
+                        i += 1
+                        break
+                    if c == "\\":
+                        if i + 1 >= n:
+                            raise ValueError("No escaped character")
+                        if text[i + 1] not in '"\\':
+                            word.append(c)
+                        word.append(text[i + 1])
+                        i += 2
+                    else:
+                        word.append(c)
+                        i += 1
+            else:
+                word.append(c)
+                i += 1
+        words.append("".join(word))
 
 
 _OPTION_ALIASES = {
@@ -353,18 +430,18 @@ def check_batch(
     return batch([rule_line("-C", chain, rule) for chain, rule in checks]), checks
 
 
-_COMMENT = re.compile(r'--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))')
-
-
 def stale_dnat_chains(network: str, valid_ids: set[str], table: NatTable) -> list[str]:
     """GC: this network's CNI-DN chains (named by their entry rule's comment) of containers that
     are not in the valid attachments. Chain names are compared, so trimmed comments still work."""
+    import re  # GC only
+
+    comment_pattern = re.compile(r'--comment (?:"((?:[^"\\]|\\.)*)"|(\S+))')
     keep = {dnat_chain_name(network, cid) for cid in valid_ids}
     prefix = f'dnat name: "{network}" id: "'
     stale: list[str] = []
     for saved in table.chains.get(TOP_LEVEL_DNAT_CHAIN, []):
         target = re.search(r"(?:^|\s)-j (CNI-DN-\S+)", saved)
-        comment = _COMMENT.search(saved)
+        comment = comment_pattern.search(saved)
         if not target or not comment:
             continue
         text = comment.group(1).replace('\\"', '"') if comment.group(1) is not None else comment.group(2)

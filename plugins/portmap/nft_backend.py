@@ -3,8 +3,7 @@ which network made a container's rules (pkg/owners.py), so GC removes only this 
 
 from __future__ import annotations
 
-import json
-
+from libcni import gojson
 from libcni.types.errors import CNIError, ErrCode
 from pkg import nft, owners
 from pkg.command import run_parallel
@@ -24,7 +23,7 @@ def list_rules(families: tuple[int, ...] = FAMILIES) -> list[rules.ListedRule]:
         if proc.returncode != 0:
             continue  # no table (or no nft): nothing of ours there
         try:
-            items = json.loads(proc.stdout or b"{}").get("nftables", [])
+            items = gojson.loads(proc.stdout or b"{}", go_numbers=False).get("nftables", [])
         except ValueError:
             continue
         listed += rules.parse_listing(family, items)

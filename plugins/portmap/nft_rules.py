@@ -16,8 +16,6 @@ for the same container: see pkg/owners.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pkg.nft import quote
 
 from .config import ContainerNet, PortMapConfig
@@ -41,14 +39,38 @@ def family_name(family: int) -> str:
     return "ip6" if family == 6 else "ip"
 
 
-@dataclass(frozen=True)
 class ListedRule:
-    """A rule of the table as `nft -j list table` shows it."""
+    """A rule of the table as `nft -j list table` shows it (immutable, hashable)."""
 
+    __slots__ = ("family", "chain", "handle", "comment")
     family: int
     chain: str
     handle: int
     comment: str | None
+
+    def __init__(self, family: int, chain: str, handle: int, comment: str | None) -> None:
+        for name, value in zip(self.__slots__, (family, chain, handle, comment), strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field '{name}'")
+
+    def _key(self) -> tuple[int, str, int, str | None]:
+        return (self.family, self.chain, self.handle, self.comment)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"ListedRule(family={self.family!r}, chain={self.chain!r}, handle={self.handle!r}, "
+            f"comment={self.comment!r})"
+        )
 
 
 def parse_listing(family: int, items: list[dict[str, Any]] | None) -> list[ListedRule]:
