@@ -8,7 +8,7 @@ classes would cost ~20 ms of imports and `tc` execs give different kernel state:
 
 from __future__ import annotations
 
-import socket
+import _socket  # the C module: socket.py costs ~8 ms of a cold call (enum, selectors)
 import struct
 from collections import namedtuple
 
@@ -115,7 +115,7 @@ def redirect_filter(ifindex: int, ifb_index: int) -> bytes:
         + wire.attr_u32(TCA_U32_CLASSID, FILTER_CLASSID)
         + wire.attr(TCA_U32_ACT, actions)
     )
-    info = (FILTER_PRIORITY << 16) | socket.htons(ETH_P_ALL)
+    info = (FILTER_PRIORITY << 16) | _socket.htons(ETH_P_ALL)
     return (
         tcmsg(ifindex, 0, INGRESS_HANDLE, info)
         + wire.attr(TCA_KIND, b"u32\0")
@@ -168,7 +168,7 @@ def parse_filter(body: bytes) -> Filter:
         kind=_text(found.get(TCA_KIND)),
         parent=parent,
         priority=info >> 16,
-        protocol=socket.ntohs(info & 0xFFFF),
+        protocol=_socket.ntohs(info & 0xFFFF),
         classid=struct.unpack_from("=I", classid)[0] if len(classid) >= 4 else 0,
         actions=tuple(actions),
     )

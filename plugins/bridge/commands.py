@@ -84,15 +84,28 @@ def cmd_add(args: CmdArgs) -> Result:
             netns.close()
 
 
+class _NotTracking:
+    """The tracker when removeEmptyBridge is off: it only makes the bridge (a context manager that
+    is itself, so the default ADD imports neither empty_bridge.py nor contextlib)."""
+
+    def __enter__(self) -> _NotTracking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def ensure(self, make, rollback):
+        return make()
+
+    def done(self, result) -> None:
+        pass
+
+
 def _empty_bridge_tracking(nl: Rtnl, conf: BridgeRecord):
     """removeEmptyBridge (empty_bridge.py): ADD records a bridge it made; off, nothing is done."""
     if not conf.removeEmptyBridge:
-        import contextlib
-
-        from .empty_bridge import _Off
-
-        return contextlib.nullcontext(_Off())
-    from .empty_bridge import tracking
+        return _NotTracking()
+    from .empty_bridge import tracking  # contextlib and json: only with removeEmptyBridge
 
     return tracking(nl, conf.bridge, True)
 

@@ -9,8 +9,8 @@ converted to 0.1.0 (ip4/ip6). An empty `dns` is left out, as current libcni does
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py costs ~8 ms of a cold call (enum, selectors)
 import ipaddress
-import socket
 
 from libcni.types.errors import CNIError, ErrCode, encode_json
 
@@ -30,7 +30,7 @@ def loopback_addresses(addrs: list[tuple[int, str, int]]) -> tuple[str | None, s
     """The first IPv4 and the first IPv6 address (CIDR text) of `lo`; every address must be a
     loopback one."""
     firsts: dict[int, str] = {}
-    for family in (socket.AF_INET, socket.AF_INET6):
+    for family in (_socket.AF_INET, _socket.AF_INET6):
         for addr_family, address, prefixlen in addrs:
             if addr_family != family:
                 continue
@@ -40,7 +40,7 @@ def loopback_addresses(addrs: list[tuple[int, str, int]]) -> tuple[str | None, s
                 raise CNIError(
                     ErrCode.INTERNAL, f'loopback interface found with non-loopback address "{text}"'
                 )
-    return firsts.get(socket.AF_INET), firsts.get(socket.AF_INET6)
+    return firsts.get(_socket.AF_INET), firsts.get(_socket.AF_INET6)
 
 
 def result_dict(version: str, sandbox: str, v4: str | None, v6: str | None) -> dict:

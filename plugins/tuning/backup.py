@@ -8,10 +8,10 @@ followed; read with O_NOFOLLOW.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 
+from libcni import gojson
 from libcni.files import replace_file_at
 from libcni.lean import Record, decode
 from libcni.types.errors import CNIError, ErrCode
@@ -32,7 +32,8 @@ class SavedLink(Record):
     txQLen: int | None
 
     def to_go_json(self) -> bytes:
-        out: dict[str, object] = {}
+        """Go's json.MarshalIndent(config, "", " "): the struct's field order, omitempty."""
+        out = gojson.Struct()
         if self.mac:
             out["mac"] = self.mac
         if self.promisc is not None:
@@ -43,7 +44,7 @@ class SavedLink(Record):
             out["allmulti"] = self.allmulti
         if self.txQLen is not None:
             out["txQLen"] = self.txQLen
-        return json.dumps(out, indent=1).encode()
+        return gojson.dumps(out, indent=" ")
 
 
 def backup_path(data_dir: str, container_id: str, ifname: str) -> str:
@@ -93,7 +94,7 @@ def load(path: str) -> SavedLink | None:
     finally:
         os.close(fd)
     try:
-        decoded = json.loads(data)
+        decoded = gojson.decode_text(data)  # Go's rules (invalid UTF-8 replaced), as stdin's
         if decoded is None:  # Go decodes `null` into an empty struct: nothing to restore
             return SavedLink()
         return decode(schema.SavedLink, decoded) if isinstance(decoded, dict) else None
