@@ -19,20 +19,23 @@ Differences that make us faster and safer, invisible to the Go plugin:
 from __future__ import annotations
 
 import _socket  # socket.py costs ~2 ms more of a cold call; inet_pton is all this needs
-import contextlib
 import errno
 import fcntl
 import os
-import sqlite3
 import stat
 import time
-from collections.abc import Callable
-from types import TracebackType
 
 from libcni.files import mkdir_all
 
-from .index import Index, Owner, index_path
+from .index import Index, index_path
 from .ranges import IP, parse_ip
+
+TYPE_CHECKING = False  # not `typing`'s: importing it costs ~3 ms of a cold call
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType, TracebackType
+
+    from .index import Owner
 
 LOCK_FILE = "lock"
 LAST_RESERVED_PREFIX = "last_reserved_ip."
@@ -45,6 +48,12 @@ _FENCE_LIMIT = 0.05
 _OWNER_LIMIT = 256 * 1024
 _OVERLONG: Owner = ("\0overlong", None)  # no container ID contains NUL: matches nobody
 _NOFOLLOW_READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW
+# With `use_index=None` (what the plugin's verbs use) the side index is opened only when the
+# network directory's st_size (a cheap measure of how many entries it has or had, on ext4 and
+# tmpfs alike) reaches this: below it, reading every file costs less than importing sqlite3 and
+# opening the database (measured: see README.md). Correctness does not depend on it: the index
+# rebuilds itself whenever the directory changed behind it.
+INDEX_MIN_DIR_SIZE = 32768  # ~1,000-1,600 addresses on ext4 or tmpfs
 
 
 class StoreError(Exception):
@@ -129,7 +138,9 @@ class _Stale(Exception):
 class Store:
     """A network's store, locked for the lifetime of the `with` block."""
 
-    def __init__(self, data_dir: str, network: str, use_index: bool = True) -> None:
+    def __init__(self, data_dir: str, network: str, use_index: bool | None = True) -> None:
+        """`use_index`: True, the side index; False, a scan of every file (as Go); None, the index
+        only for a directory of INDEX_MIN_DIR_SIZE bytes or more."""
         check_path_component(network, "network name")
         self.data_dir = data_dir
         self.network = network
@@ -138,6 +149,8 @@ class Store:
         self._lock_fd = -1
         self._dir_fd = -1
         self._db: Index | None = None
+        self._sqlite: ModuleType | None = None  # set when the index is opened
+        self._db_errors: tuple[type[BaseException], ...] = ()  # sqlite3.Error, once imported
         self._idx: Index | _MemoryIndex | None = None
         self._changed = False
         self._tmp: tuple[int, str, bytes] | None = None  # (fd, named temp path or "", content)
@@ -179,8 +192,10 @@ class Store:
                 self._dir_fd = os.open(self.dir, flags)
             except FileNotFoundError:
                 mkdir_all(self.data_dir, 0o755)
-                with contextlib.suppress(FileExistsError):
+                try:
                     os.mkdir(self.dir, 0o755)
+                except FileExistsError:
+                    pass
                 self._dir_fd = os.open(self.dir, flags)
         except OSError as err:
             if err.errno in (errno.ENOTDIR, errno.ELOOP) and os.path.islink(self.dir):
@@ -230,8 +245,10 @@ class Store:
             try:
                 os.rename(tmp, name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
             except BaseException:
-                with contextlib.suppress(OSError):
+                try:
                     os.unlink(tmp, dir_fd=self._dir_fd)
+                except OSError:
+                    pass
                 raise
         except FileNotFoundError:
             return
@@ -246,8 +263,16 @@ class Store:
             os.close(self._lock_fd)  # closing drops the flock
             self._lock_fd = -1
 
+    def _wants_index(self) -> bool:
+        if self._use_index is None:
+            return os.fstat(self._dir_fd).st_size >= INDEX_MIN_DIR_SIZE
+        return self._use_index
+
     def _open_index(self) -> None:
-        if self._use_index:
+        if self._wants_index():
+            import sqlite3
+
+            self._sqlite, self._db_errors = sqlite3, (sqlite3.Error,)
             try:
                 self._db = Index.open(index_path(self.data_dir, self.network))
                 if self._db.fingerprint() == self._fingerprint():
@@ -265,25 +290,37 @@ class Store:
         operation starts a fresh one."""
         self.index_problem = str(err) or type(err).__name__
         if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
+            try:
                 self._db.close()
+            except self._db_errors:
+                pass
             self._db = None
-        if isinstance(err, sqlite3.DatabaseError) and not isinstance(err, sqlite3.OperationalError):
-            with contextlib.suppress(OSError):
+        sqlite3 = self._sqlite
+        if (
+            sqlite3 is not None
+            and isinstance(err, sqlite3.DatabaseError)
+            and not isinstance(err, sqlite3.OperationalError)
+        ):
+            try:
                 os.unlink(index_path(self.data_dir, self.network))
+            except OSError:
+                pass
 
     def _close_index(self) -> None:
         db, self._db = self._db, None
         if db is None:
             return
+        errors: tuple[type[BaseException], ...] = (OSError, *self._db_errors)
         try:
             if self._changed:
                 db.commit(self._fenced_fingerprint())
-        except (OSError, sqlite3.Error) as err:
+        except errors as err:
             self.index_problem = str(err)
         finally:
-            with contextlib.suppress(sqlite3.Error):
+            try:
                 db.close()
+            except self._db_errors:
+                pass
 
     def _fingerprint(self) -> str:
         st = os.fstat(self._dir_fd)
@@ -321,7 +358,7 @@ class Store:
         assert self._idx is not None
         try:
             update(self._idx)
-        except sqlite3.Error as err:
+        except self._db_errors as err:
             self._index_failed(err)
             self._idx, self.mode = _MemoryIndex(self.scan()), "scan"
         self._changed = True
@@ -336,8 +373,10 @@ class Store:
         dir_fd = self._dir_fd
         for name in os.listdir(dir_fd):
             if name.startswith(_TMP_PREFIX):
-                with contextlib.suppress(OSError):
+                try:
                     os.unlink(name, dir_fd=dir_fd)
+                except OSError:
+                    pass
                 continue
             if not is_address_name(name):
                 continue
@@ -496,8 +535,10 @@ class Store:
             return
         os.close(tmp[0])
         if tmp[1]:
-            with contextlib.suppress(OSError):
+            try:
                 os.unlink(tmp[1], dir_fd=self._dir_fd)
+            except OSError:
+                pass
 
     def release_by_id(self, container_id: str, ifname: str, passes: int = 1) -> list[str]:
         """Delete this attachment's address files (Go's ReleaseByID, called `passes` times: the

@@ -108,7 +108,17 @@ def test_interleaved_random_operations_never_duplicate_or_leak(hl_proc: HostLoca
     assert hl_proc.allocations() == {}
 
 
-def test_one_hundred_concurrent_adds_get_distinct_addresses(hl_proc: HostLocal):
+@pytest.fixture(params=["scan", "index"])
+def store_mode(request, monkeypatch) -> str:
+    """Forked plugin calls on a small directory scan it; run them also as on a big one, with the
+    side index (store.INDEX_MIN_DIR_SIZE, inherited by the forked children)."""
+    from ipam.host_local import store
+
+    monkeypatch.setattr(store, "INDEX_MIN_DIR_SIZE", 1 << 40 if request.param == "scan" else 0)
+    return request.param
+
+
+def test_one_hundred_concurrent_adds_get_distinct_addresses(hl_proc: HostLocal, store_mode: str):
     conf = json.dumps(hl_proc.conf(subnet="10.7.0.0/24")).encode()
     replies = fork_dispatch([("ADD", conf, f"par{n}") for n in range(100)])
     assert [r.code for r in replies] == [0] * 100, replies
@@ -118,7 +128,7 @@ def test_one_hundred_concurrent_adds_get_distinct_addresses(hl_proc: HostLocal):
 
 
 def test_concurrent_adds_and_dels_of_both_plugins_keep_the_store_consistent(
-    hl_proc: HostLocal, hl_go: HostLocal
+    hl_proc: HostLocal, hl_go: HostLocal, store_mode: str
 ):
     conf = hl_proc.conf(GO_MAX_VERSION, subnet="10.8.0.0/24")
     ours = hl_proc.in_process()
@@ -196,7 +206,7 @@ def test_killed_after_the_address_file_is_linked_leaves_a_complete_releasable_fi
     assert hl_proc.allocations() == {"10.9.0.2": "first\r\neth0"}
 
 
-def test_random_kills_during_concurrent_adds_leave_only_complete_files(hl_proc: HostLocal):
+def test_random_kills_during_concurrent_adds_leave_only_complete_files(hl_proc: HostLocal, store_mode: str):
     conf = hl_proc.conf(subnet="10.10.0.0/24")
     stdin = json.dumps(conf).encode()
     rng = random.Random(99)

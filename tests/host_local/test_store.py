@@ -58,6 +58,8 @@ def test_owner_parsing_trims_like_go():
 def test_del_and_add_use_the_index_without_scanning(tmp_path, monkeypatch):
     data = str(tmp_path)
     fill(data, 300)
+    # The plugin opens the index for a big directory only: make 300 allocations count as big.
+    monkeypatch.setattr(store_module, "INDEX_MIN_DIR_SIZE", os.stat(os.path.join(data, NET)).st_size)
     no_scan(monkeypatch)
     with Store(data, NET) as s:
         assert s.mode == "index"
@@ -71,6 +73,38 @@ def test_del_and_add_use_the_index_without_scanning(tmp_path, monkeypatch):
     hl.delete(conf, "c9").ok()
     hl.delete(conf, "never-added").ok()
     assert "10.5.0.11" not in hl.allocations() and len(hl.allocations()) == 299
+
+
+def test_the_plugin_scans_a_small_directory_and_indexes_a_big_one(tmp_path, monkeypatch):
+    """use_index=None (the verbs): below INDEX_MIN_DIR_SIZE a scan (no sqlite3), from it the index."""
+    data = str(tmp_path)
+    fill(data, 5)
+    size = os.stat(os.path.join(data, NET)).st_size
+    monkeypatch.setattr(store_module, "INDEX_MIN_DIR_SIZE", size + 1)
+    with Store(data, NET, use_index=None) as s:
+        assert s.mode == "scan" and s.held_by("c3", "eth0") == [ip("10.5.0.5")]
+    monkeypatch.setattr(store_module, "INDEX_MIN_DIR_SIZE", size)
+    with Store(data, NET, use_index=None) as s:
+        assert s.mode == "index" and s.held_by("c3", "eth0") == [ip("10.5.0.5")]
+
+
+def test_changes_made_without_the_index_are_noticed_by_the_index(tmp_path, monkeypatch):
+    """Calls on a small directory leave the index alone; the directory's fingerprint tells the
+    next call that uses it to rebuild (as for the Go plugin's changes)."""
+    data = str(tmp_path)
+    fill(data, 5)
+    monkeypatch.setattr(store_module, "INDEX_MIN_DIR_SIZE", 1 << 40)
+    with Store(data, NET, use_index=None) as s:
+        assert s.mode == "scan"
+        assert s.reserve("unindexed", "eth0", ip("10.5.0.50"), 0)
+        assert s.release_by_id("c1", "eth0") == ["10.5.0.3"]
+    monkeypatch.setattr(store_module, "INDEX_MIN_DIR_SIZE", 0)
+    with Store(data, NET, use_index=None) as s:
+        assert s.mode == "rebuilt"
+        assert s.held_by("unindexed", "eth0") == [ip("10.5.0.50")]
+        assert s.held_by("c1", "eth0") == []
+    with Store(data, NET, use_index=None) as s:
+        assert s.mode == "index"
 
 
 def test_files_created_by_others_are_found(tmp_path):
