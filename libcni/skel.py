@@ -10,13 +10,12 @@ VERSION and early errors never import pydantic or pyroute2.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 
-from .gojson import decode_text, lookup
+from .gojson import Struct, decode_text, dumps, lookup
 from .types.errors import CNIError, ErrCode, internal
 from .types.version import CURRENT, SUPPORTED_VERSIONS, go_list, greater_or_equal, parse_version
 from .validate import validate_container_id, validate_ifname, validate_network_name
@@ -219,8 +218,7 @@ def _same_netns(netns: str) -> bool:
 
 
 def _version_reply(versions: tuple[str, ...]) -> Outcome:
-    body = json.dumps({"cniVersion": CURRENT, "supportedVersions": list(versions)}, separators=(",", ":"))
-    return Outcome(stdout=body.encode() + b"\n")
+    return Outcome(stdout=dumps(Struct(cniVersion=CURRENT, supportedVersions=list(versions))) + b"\n")
 
 
 def dispatch(plugin: Plugin, env: Mapping[str, str], read_stdin: Callable[[], bytes]) -> Outcome:
