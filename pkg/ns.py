@@ -6,9 +6,9 @@ single-threaded, so this is safe. A missing netns is never created.
 
 from __future__ import annotations
 
-import _ctypes  # ctypes' C core: the ctypes package costs ~3 ms of every call that enters a netns
 import os
 
+from libcni import libc
 from libcni.netns import NetNSNotFound, check_netns_path
 from libcni.types.errors import CNIError, ErrCode, errno_text
 
@@ -19,26 +19,11 @@ if TYPE_CHECKING:  # pragma: no cover
 CLONE_NEWNET = 0x40000000
 
 
-class _CInt(_ctypes._SimpleCData):  # ctypes.c_int
-    _type_ = "i"
-
-
-class _LibcFunction(_ctypes.CFuncPtr):  # a function of ctypes.CDLL(None, use_errno=True)
-    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
-    _restype_ = _CInt
-
-
-class _Libc:
-    _handle = _ctypes.dlopen(None, os.RTLD_NOW | os.RTLD_LOCAL)  # type: ignore[arg-type]  # the program
-
-
-_libc_setns = _LibcFunction(("setns", _Libc))  # type: ignore[arg-type]  # CDLL is duck-typed
-
-
 def _setns(fd: int) -> None:
-    if _libc_setns(fd, CLONE_NEWNET) != 0:
-        err = _ctypes.get_errno()
-        raise OSError(err, f"setns: {os.strerror(err)}")
+    try:
+        libc.call("setns", fd, CLONE_NEWNET)
+    except OSError as err:
+        raise OSError(err.errno, f"setns: {err.strerror}") from None
 
 
 class NetNS:
