@@ -6,8 +6,7 @@ batch is one kernel transaction, so a failed change leaves nothing half-applied.
 
 from __future__ import annotations
 
-import json
-
+from libcni.gojson import decode_text
 from libcni.types.errors import CNIError, ErrCode
 
 from .command import run
@@ -38,7 +37,7 @@ def list_json(*what: str) -> list[dict[str, Any]] | None:
     if proc.returncode != 0:
         return None
     try:
-        data = json.loads(proc.stdout or b"{}")
+        data = decode_text(proc.stdout or b"{}")
     except ValueError:
         return None
     return data.get("nftables", [])
