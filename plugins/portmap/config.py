@@ -114,6 +114,9 @@ class ContainerNet:
         return self.interface.version
 
 
+_UNSET = object()
+
+
 class PortMapConfig:
     """Everything the verbs need, decided once (no __slots__: callers may note more on it)."""
 
@@ -144,7 +147,6 @@ class PortMapConfig:
     prev_result: Result | None
     container_nets: list[ContainerNet]
     ifname: str
-    valid_container_ids: set[str] | None  # None: no cni.dev/valid-attachments, GC removes nothing
 
     def __init__(
         self,
@@ -161,7 +163,10 @@ class PortMapConfig:
         container_nets: list[ContainerNet] | None = None,
         ifname: str = "",
         valid_container_ids: set[str] | None = None,
+        attachments_of: Any = None,
     ) -> None:
+        """`attachments_of`: a decoded config whose cni.dev/valid-attachments give
+        `valid_container_ids` when first asked (only GC asks; libcni.gc is not imported before)."""
         self.name = name
         self.backend = backend
         self.snat = snat
@@ -174,7 +179,21 @@ class PortMapConfig:
         self.prev_result = prev_result
         self.container_nets = [] if container_nets is None else container_nets
         self.ifname = ifname
-        self.valid_container_ids = valid_container_ids
+        self._valid_ids: set[str] | None | object = (
+            _UNSET if attachments_of is not None else valid_container_ids
+        )
+        self._attachments_of = attachments_of
+
+    @property
+    def valid_container_ids(self) -> set[str] | None:
+        """None: no cni.dev/valid-attachments, GC removes nothing."""
+        if self._valid_ids is _UNSET:
+            self._valid_ids = _valid_container_ids(self._attachments_of)
+        return self._valid_ids  # type: ignore[return-value]
+
+    @valid_container_ids.setter
+    def valid_container_ids(self, value: set[str] | None) -> None:
+        self._valid_ids = value
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -355,7 +374,7 @@ def parse_config(
         mappings=validate_mappings(entries, strict),
         prev_result=prev,
         ifname=ifname,
-        valid_container_ids=_valid_container_ids(conf),
+        attachments_of=conf,
     )
     if prev is not None:
         parsed.container_nets = container_nets(prev, ifname)
