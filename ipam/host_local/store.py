@@ -10,8 +10,10 @@ Differences that make us faster and safer, invisible to the Go plugin:
 - no symbolic link is followed inside `<dataDir>`: a linked network directory is refused, a
   link planted at `lock` or `last_reserved_ip.N` is replaced by a plain file (never written
   through), and linked or special files named by an address are not read;
-- owners are looked up in a side index (see index.py) instead of reading every file; when the
-  index is missing, damaged or out of date, one scan of the directory rebuilds it;
+- in a big directory (INDEX_MIN_DIR_SIZE) owners are looked up in a side index (see index.py)
+  instead of reading every file; when the index is missing, damaged or out of date, one scan of
+  the directory rebuilds it (a small directory is read whole, as the Go plugin does: cheaper than
+  opening sqlite);
 - an address file is written as an anonymous file (O_TMPFILE) and linked into place, so a
   process killed mid-ADD leaves either a complete file or nothing.
 """
