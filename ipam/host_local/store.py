@@ -55,7 +55,7 @@ _NOFOLLOW_READ = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOFOLLOW
 # tmpfs alike) reaches this: below it, reading every file costs less than importing sqlite3 and
 # opening the database (measured: see README.md). Correctness does not depend on it: the index
 # rebuilds itself whenever the directory changed behind it.
-INDEX_MIN_DIR_SIZE = 32768  # ~1,000-1,600 addresses on ext4 or tmpfs
+INDEX_MIN_DIR_SIZE = 24576  # ~800 addresses on ext4, ~1,200 on tmpfs (20 bytes an entry)
 
 
 class StoreError(Exception):
