@@ -51,6 +51,9 @@ class Mapping:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __reduce__(self) -> tuple[type[Mapping], tuple[int, int, str, str]]:
+        return (Mapping, self._key())  # copy and pickle build it anew (its attributes are read-only)
+
     def __repr__(self) -> str:
         return (
             f"Mapping(host_port={self.host_port!r}, container_port={self.container_port!r}, "
@@ -97,6 +100,9 @@ class ContainerNet:
 
     def __hash__(self) -> int:
         return hash((self.address,))
+
+    def __reduce__(self) -> tuple[type[ContainerNet], tuple[str]]:
+        return (ContainerNet, (self.address,))
 
     def __repr__(self) -> str:
         return f"ContainerNet(address={self.address!r})"

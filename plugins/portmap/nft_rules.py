@@ -66,6 +66,9 @@ class ListedRule:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __reduce__(self) -> tuple[type[ListedRule], tuple[int, str, int, str | None]]:
+        return (ListedRule, self._key())  # copy and pickle build it anew (its attributes are read-only)
+
     def __repr__(self) -> str:
         return (
             f"ListedRule(family={self.family!r}, chain={self.chain!r}, handle={self.handle!r}, "
