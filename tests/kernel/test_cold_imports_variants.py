@@ -42,6 +42,7 @@ def _conflist(name: str, bridge: str, data_dir: str, portmap: dict) -> dict:
             },
             {
                 "type": "tuning",
+                "mac": "0a:58:0a:df:09:63",
                 "mtu": 1400,
                 "promisc": True,
                 "allmulti": True,
