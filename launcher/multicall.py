@@ -68,8 +68,16 @@ def delegate_plugin(path: str, plugin_type: str) -> Plugin | None:
     return plugin_for(path, plugin_type)
 
 
+# The first arguments main() handles itself, whatever CNI_PY_WARM says (the launcher,
+# launcher/stub/stub.c program_flag(), passes these calls on to this program).
+FLAGS = ("--version", "--serve", "--warm-status", "--warm-stop")
+
+
 def main(name: str = "") -> None:
     flag = sys.argv[1] if len(sys.argv) > 1 else ""
+    if flag not in FLAGS:
+        run(name)
+        return
     if flag == "--version":
         from libcni.skel import version_line
 
@@ -88,5 +96,3 @@ def main(name: str = "") -> None:
 
         kind = protocol.KIND_STATUS if flag == "--warm-status" else protocol.KIND_STOP
         print(json.dumps(client.request(kind)))
-        return
-    run(name)
