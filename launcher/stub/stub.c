@@ -259,8 +259,11 @@ static size_t warm_address(const char *target, char *addr, size_t addr_size) {
         snprintf(path, sizeof(path), "/proc/self/ns/%s", namespaces[i]);
         if (stat(path, &st) != 0)
             return 0;
-        at += (size_t)snprintf(context + at, sizeof(context) - at, "%s=%llu\n", namespaces[i],
-                               (unsigned long long)st.st_ino);
+        n = snprintf(context + at, sizeof(context) - at, "%s=%llu\n", namespaces[i],
+                     (unsigned long long)st.st_ino);
+        if (n < 0 || (size_t)n >= sizeof(context) - at)
+            return 0;
+        at += (size_t)n;
     }
     struct stat st;
     if (stat("/", &st) != 0)
