@@ -522,6 +522,32 @@ def test_warm_calls_through_the_launchers_start_no_python(
     assert [reply[2] for reply in cold[0]].count(1) == 1  # the bad config: an error, warm as cold
 
 
+def test_concurrent_warm_adds_through_the_launchers(built, tmp_path, host_ns, container_ns, built_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = built_server()
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "concurrent",
+        "type": "host-local",
+        "ipam": {"type": "host-local", "subnet": "10.93.14.0/24", "dataDir": str(tmp_path / "ipam")},
+    }
+    runner = PluginRunner(built, host_ns)
+
+    def add(n: int) -> str:
+        run = runner.run(
+            "host-local", "ADD", conf, container_id=f"conc{n}", netns=container_ns.path, env=WARM
+        )
+        return run.ok().json["ips"][0]["address"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        addresses = list(pool.map(add, range(20)))
+    assert len(set(addresses)) == 20
+    after = built_warm(built, host_ns, "--warm-status")
+    assert after is not None and after["pid"] == server["pid"]
+    assert after["served"] - server["served"] - 1 == 20
+
+
 def frozen_execs(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith("execve(") and f"/{SUPPORT_DIR}/" in line]
 
