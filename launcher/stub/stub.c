@@ -410,8 +410,8 @@ static void warm_stderr(const char *text) {
  * ACCEPT_TIMEOUT); before that, any failure (no server, another uid listening, busy) means the
  * worker cannot have seen the request, so the caller runs the frozen program cold. After HELLO we
  * never fall back (except when the request could not be sent: then nothing ran). If this process
- * is killed while the worker runs, the server sees our end close and kills the worker (server.py,
- * ClientWatch). */
+ * is killed while the worker runs, the server sees our end close and kills the worker and all it
+ * started (server.py, Server._client_gone). */
 static void warm_call(const char *target, int argc, char **argv) {
     char addr[sizeof(((struct sockaddr_un *)0)->sun_path)];
     size_t addr_len = warm_address(target, addr, sizeof(addr));

@@ -16,7 +16,7 @@ request, so running cold is safe. After HELLO we never fall back.
 A killed client: the server watches every worker's connection; when the client's end closes
 before the worker has replied (a runtime's timeout killed the plugin), the server SIGKILLs the
 worker and all it started at once, as the runtime killed the cold process: no call completes after
-its client died (server.py, ClientWatch).
+its client died (server.py, Server._client_gone).
 """
 
 from __future__ import annotations
