@@ -9,18 +9,17 @@ one process start-up saved. A wrapper script, another build or another project i
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
 from launcher.programs import ENTRIES, PROJECT, SUPPORT_DIR
-from libcni.skel import Plugin
+from libcni.skel import Plugin, import_module
 
 
 def plugin_for(path: str, plugin_type: str) -> Plugin | None:
     if plugin_type not in ENTRIES or not _is_this_program(path, plugin_type):
         return None
-    return getattr(importlib.import_module(ENTRIES[plugin_type]), "PLUGIN", None)
+    return getattr(import_module(ENTRIES[plugin_type]), "PLUGIN", None)
 
 
 def _is_this_program(path: str, plugin_type: str) -> bool:

@@ -47,7 +47,7 @@ def run(name: str) -> None:
             if os.environ.pop(client.LAUNCHER_TRIED, None) is None:
                 client.call_warm(name)  # returns only when no server took the call
             after = client.start_server
-    from importlib import import_module
+    from libcni.skel import import_module
 
     entry = import_module(module)
     plugin = getattr(entry, "PLUGIN", None)

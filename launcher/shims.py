@@ -6,7 +6,6 @@ from source. The frozen build (build.spec) produces real executables instead.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -33,6 +32,8 @@ def write_shims(directory: str, python: str = sys.executable, names: list[str] |
 
 
 def main() -> None:
+    import argparse  # the command line only: plugins read TEMPLATE (launcher.inprocess)
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("directory")
     options = parser.parse_args()

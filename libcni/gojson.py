@@ -9,9 +9,8 @@ order (a Go struct's field order) instead of being sorted; `Raw` embeds pre-enco
 
 from __future__ import annotations
 
-import json
-import math
-import re
+import _json  # json's C scanner: the json package would pull in re and enum (~8 ms a cold call)
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `typing` costs ~3 ms of every cold call; annotations here are strings
@@ -84,7 +83,18 @@ def lookup(data: dict, key: str) -> Any:
     return found
 
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+def _may_hold_surrogate_escape(text: str) -> bool:
+    """Whether `text` holds a \\uD800-\\uDFFF escape (or what looks like one): only then is the
+    decoded value walked for lone surrogates."""
+    at = text.find("\\u")
+    while at >= 0:
+        if text[at + 2 : at + 3] in ("d", "D") and text[at + 3 : at + 4] in _SURROGATE_SECOND:
+            return True
+        at = text.find("\\u", at + 2)
+    return False
+
+
+_SURROGATE_SECOND = frozenset("89abcdefABCDEF")
 
 
 def _replace_lone_surrogates(value: Any) -> Any:
@@ -103,14 +113,60 @@ def decode_text(data: bytes | str, parse_int: Any = None) -> Any:
     Raises ValueError (RecursionError is reported as Go's depth error)."""
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     try:
-        value = json.loads(
-            text, object_pairs_hook=_last_wins, parse_int=parse_int, parse_constant=_reject_constant
-        )
+        value = _scan(text, _GO_FLOATS if parse_int is float else _PLAIN)
     except RecursionError:
         raise ValueError("exceeded max depth") from None  # Go's decoder also stops at a depth
-    if _SURROGATE_ESCAPE.search(text):  # rare: only then walk the whole value
+    if _may_hold_surrogate_escape(text):  # rare: only then walk the whole value
         value = _replace_lone_surrogates(value)
     return value
+
+
+class _Options:
+    """What json.JSONDecoder hands its C scanner (json.scanner.c_make_scanner reads these)."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = staticmethod(_last_wins)
+    parse_float = float
+    parse_constant = staticmethod(_reject_constant)
+
+    def __init__(self, parse_int: type) -> None:
+        self.parse_int = parse_int
+
+
+_PLAIN = _Options(int)
+_GO_FLOATS = _Options(float)
+_WHITESPACE = " \t\n\r"
+
+
+def _scan(text: str, options: _Options) -> Any:
+    """json.loads(text, ...) with the same value and the same JSONDecodeError, without importing
+    the json package up front (json.decoder is imported when a document is malformed)."""
+    if text.startswith("\ufeff"):
+        _fail("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _json.make_scanner(options)(text, start)  # type: ignore[arg-type]  # duck-typed
+    except StopIteration as err:
+        _fail("Expecting value", text, err.value)
+    except SystemError:
+        # The C scanner raises its JSONDecodeError from json.decoder, which it only finds once
+        # imported: import it (a malformed document is the rare case) and scan again.
+        if "json.decoder" in sys.modules:
+            raise
+        import json.decoder  # noqa: F401
+
+        return _scan(text, options)
+    rest = len(text) - len(text[end:].lstrip(_WHITESPACE))
+    if rest != len(text):
+        _fail("Extra data", text, rest)
+    return value
+
+
+def _fail(message: str, text: str, at: int) -> Any:
+    from json import JSONDecodeError
+
+    raise JSONDecodeError(message, text, at) from None
 
 
 def loads(data: bytes | str, go_numbers: bool = True) -> Any:
@@ -121,6 +177,8 @@ def loads(data: bytes | str, go_numbers: bool = True) -> Any:
 
 def format_float(value: float) -> str:
     """Go's float64 encoding: shortest digits, plain notation for 1e-6 <= |v| < 1e21."""
+    import math  # only the runtime side prints floats
+
     if math.isnan(value) or math.isinf(value):
         raise ValueError(f"json: unsupported value: {value}")
     if value == 0:
@@ -166,7 +224,7 @@ def quote(text: str) -> str:
     return "".join(out)
 
 
-def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
+def _encode(value: Any, out: list[str], indent: str | None, level: int, ordered: bool = False) -> None:
     if value is None:
         out.append("null")
     elif value is True:
@@ -183,9 +241,9 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
         if indent is None:
             out.append(value.data)
         else:
-            _encode(loads(value.data, go_numbers=False), out, indent, level)
+            _encode(loads(value.data, go_numbers=False), out, indent, level, ordered)
     elif isinstance(value, dict):
-        items = list(value.items()) if isinstance(value, Struct) else sorted(value.items())
+        items = list(value.items()) if ordered or isinstance(value, Struct) else sorted(value.items())
         if not items:
             out.append("{}")
             return
@@ -197,7 +255,7 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
                 out.append("\n" + indent * (level + 1))
             out.append(quote(str(key)))
             out.append(": " if indent is not None else ":")
-            _encode(item, out, indent, level + 1)
+            _encode(item, out, indent, level + 1, ordered)
         if indent is not None:
             out.append("\n" + indent * level)
         out.append("}")
@@ -212,7 +270,7 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
                 out.append(",")
             if indent is not None:
                 out.append("\n" + indent * (level + 1))
-            _encode(item, out, indent, level + 1)
+            _encode(item, out, indent, level + 1, ordered)
         if indent is not None:
             out.append("\n" + indent * level)
         out.append("]")
@@ -220,10 +278,12 @@ def _encode(value: Any, out: list[str], indent: str | None, level: int) -> None:
         raise TypeError(f"json: unsupported type: {type(value).__name__}")
 
 
-def dumps(value: Any, indent: str | None = None) -> bytes:
-    """Encode like json.Marshal (or json.MarshalIndent(v, "", indent) when `indent` is set)."""
+def dumps(value: Any, indent: str | None = None, ordered: bool = False) -> bytes:
+    """Encode like json.Marshal (or json.MarshalIndent(v, "", indent) when `indent` is set).
+    `ordered`: every dict is written in its own key order (all of them Go structs, as a result or
+    an error object is), not only `Struct`s."""
     out: list[str] = []
-    _encode(value, out, indent, 0)
+    _encode(value, out, indent, 0, ordered)
     return "".join(out).encode()
 
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import time
-from collections.abc import Mapping, Sequence
 
 from .types.errors import CNIError, ErrCode
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # subprocess costs ~5 ms: imported when a plugin is executed, not before
-    import subprocess
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 TEXT_FILE_BUSY_RETRIES = 6
 
@@ -34,6 +32,8 @@ def find_in_path(plugin: str, paths: Sequence[str]) -> str:
 
 def go_quote(text: str) -> str:
     """Close to Go's %q: a double-quoted string with escapes."""
+    import json  # error messages only
+
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -41,6 +41,8 @@ def plugin_error(stdout: bytes, stderr: bytes, returncode: int) -> CNIError:
     """The error a failed plugin reported, read the way libcni reads it."""
     status = f"exit status {returncode}" if returncode >= 0 else f"signal: {-returncode}"
     if stdout.strip():
+        import json  # a failed plugin only
+
         try:
             data = json.loads(stdout)
             if not isinstance(data, dict):
@@ -71,33 +73,23 @@ def exec_plugin(
     A plugin that outlives `timeout` is killed with everything it started (it runs in its own
     process group) and reported as code 11 with its stderr; ETXTBSY is retried with a fresh
     process each time (Go's retry reused its command object, cni#855)."""
-    import subprocess
+    from .spawn import run_all
 
     for attempt in range(TEXT_FILE_BUSY_RETRIES):
-        try:
-            proc = subprocess.Popen(
-                [path],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=dict(env),
-                process_group=0,
-            )
+        (proc,) = run_all([([path], stdin)], env, timeout, own_group=True)
+        if proc.error is None:
             break
-        except OSError as err:
-            if err.errno == errno.ETXTBSY and attempt + 1 < TEXT_FILE_BUSY_RETRIES:
-                time.sleep(1)
-                continue
-            raise CNIError(ErrCode.INTERNAL, f"failed to execute plugin {path}: {err.strerror}") from None
-    try:
-        stdout, stderr = proc.communicate(stdin, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stderr = _kill_group(proc)
+        if proc.error.errno == errno.ETXTBSY and attempt + 1 < TEXT_FILE_BUSY_RETRIES:
+            time.sleep(1)
+            continue
+        raise CNIError(ErrCode.INTERNAL, f"failed to execute plugin {path}: {proc.error.strerror}")
+    stdout, stderr = proc.stdout, proc.stderr
+    if proc.timed_out:
         raise CNIError(
             ErrCode.TRY_AGAIN_LATER,
             f"plugin {path} timed out after {timeout:g} s and was killed",
             stderr.decode(errors="replace").strip(),
-        ) from None
+        )
     if proc.returncode != 0:
         failure = plugin_error(stdout, stderr, proc.returncode)
         failure.stderr = stderr  # type: ignore[attr-defined]  # kept for callers that want the logs
@@ -109,27 +101,6 @@ def exec_plugin(
     if stderr and stderr_sink is not None:
         stderr_sink(stderr)
     return stdout
-
-
-def _kill_group(proc: subprocess.Popen) -> bytes:
-    """SIGKILL the plugin's process group; return what it wrote to stderr so far."""
-    import signal
-    import subprocess
-
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        _, stderr = proc.communicate(timeout=2)
-    except subprocess.TimeoutExpired:
-        # Something outside the group still holds our pipes: stop reading, just reap.
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        proc.wait()
-        stderr = b""
-    return stderr or b""
 
 
 def delegate_env(env: Mapping[str, str], command: str) -> dict[str, str]:

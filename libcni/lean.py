@@ -18,8 +18,6 @@ Defaults: ("value", v) (immutable), ("new", factory), or ("required",).
 
 from __future__ import annotations
 
-import json
-
 from .gojson import fold
 from .types.errors import CNIError, ErrCode
 
@@ -182,6 +180,8 @@ def _record(table: Model, data: Any, loc: tuple) -> Any:
 
 
 def describe_value(value: Any) -> str:
+    import json  # only an error message needs it
+
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):

@@ -9,17 +9,19 @@ VERSION and early errors never import pydantic or pyroute2.
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 import sys
 from collections import namedtuple
-from collections.abc import Callable, Mapping
 
-from .gojson import decode_text, lookup
+from .gojson import Struct, decode_text, dumps, lookup
 from .types.errors import CNIError, ErrCode, internal
 from .types.version import CURRENT, SUPPORTED_VERSIONS, go_list, greater_or_equal, parse_version
 from .validate import validate_container_id, validate_ifname, validate_network_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable, Mapping
+    from types import ModuleType
 
 PACKAGE_VERSION = "0.1.0"  # pyproject.toml's version (tests/unit/test_version.py keeps them equal)
 PROJECT = "pycni-plugins"
@@ -49,6 +51,15 @@ _ENV_VARS: tuple[tuple[str, frozenset[str]], ...] = (
     ("CNI_ARGS", frozenset()),
     ("CNI_PATH", frozenset({"ADD", "CHECK", "DEL", "GC", "STATUS"})),
 )
+
+
+def import_module(name: str) -> ModuleType:
+    """importlib.import_module(name) for an absolute name, without loading the importlib package
+    (not frozen, and it pulls in warnings: a cold call needs neither)."""
+    __import__(name)
+    return sys.modules[name]
+
+
 _VALIDATORS: dict[str, Callable[[str], None]] = {
     "CNI_CONTAINERID": validate_container_id,
     "CNI_IFNAME": validate_ifname,
@@ -219,8 +230,7 @@ def _same_netns(netns: str) -> bool:
 
 
 def _version_reply(versions: tuple[str, ...]) -> Outcome:
-    body = json.dumps({"cniVersion": CURRENT, "supportedVersions": list(versions)}, separators=(",", ":"))
-    return Outcome(stdout=body.encode() + b"\n")
+    return Outcome(stdout=dumps(Struct(cniVersion=CURRENT, supportedVersions=list(versions))) + b"\n")
 
 
 def dispatch(plugin: Plugin, env: Mapping[str, str], read_stdin: Callable[[], bytes]) -> Outcome:
@@ -287,7 +297,7 @@ def values_override(env: Mapping[str, str]) -> bool:
 
 
 def _call(plugin: Plugin, args: CmdArgs) -> Outcome:
-    module = importlib.import_module(plugin.commands)
+    module = import_module(plugin.commands)
     handler = getattr(module, _HANDLERS[args.command], None)
     if handler is None:
         return Outcome()  # a verb the plugin does not implement succeeds silently, as in Go

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import re
-
 from .types.errors import CNIError, ErrCode
 
-ID_PATTERN = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.\-]*")  # used with fullmatch
+_ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_ID_CHARS = _ALNUM + "_.-"
 MAX_IFNAME_LEN = 15
+
+
+def is_identifier(text: str) -> bool:
+    """Go's pkg/utils identifier rule, ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$ (ASCII only)."""
+    return text[:1] != "" and text[0] in _ALNUM and not text.strip(_ID_CHARS)
 
 
 def validate_container_id(container_id: str) -> None:
     if container_id == "":
         raise CNIError(ErrCode.UNKNOWN_CONTAINER, "missing containerID")
-    if not ID_PATTERN.fullmatch(container_id):
+    if not is_identifier(container_id):
         raise CNIError(
             ErrCode.INVALID_ENVIRONMENT_VARIABLES, "invalid characters in containerID", container_id
         )
@@ -22,7 +26,7 @@ def validate_container_id(container_id: str) -> None:
 def validate_network_name(name: str) -> None:
     if name == "":
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "missing network name:")
-    if not ID_PATTERN.fullmatch(name):
+    if not is_identifier(name):
         raise CNIError(ErrCode.INVALID_NETWORK_CONFIG, "invalid characters found in network name", name)
 
 

@@ -1,15 +1,21 @@
 """Running host tools (nft, iptables, conntrack) with a clean environment.
 
 A PyInstaller bundle sets LD_LIBRARY_PATH to its own libraries; children must not inherit it.
+The tools run through libcni.spawn (os.posix_spawn: `subprocess` costs more than the tool).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-from collections.abc import Sequence
 
 from libcni.paths import DEFAULT_PATH
+from libcni.spawn import Completed, run_all
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Sequence
+
+__all__ = ["Completed", "clean_env", "run", "run_parallel"]
 
 _BUNDLE_VARS = ("LD_LIBRARY_PATH", "LD_PRELOAD")
 
@@ -25,49 +31,15 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def run(
-    argv: Sequence[str], stdin: str | bytes | None = None, timeout: float = 60.0
-) -> subprocess.CompletedProcess:
-    """Run a command, capturing output; never raises for a non-zero exit (check .returncode)."""
-    data = stdin.encode() if isinstance(stdin, str) else stdin
-    try:
-        return subprocess.run(
-            list(argv), input=data, capture_output=True, env=clean_env(), timeout=timeout, check=False
-        )
-    except FileNotFoundError as err:
-        return subprocess.CompletedProcess(list(argv), 127, b"", str(err).encode())
+def run(argv: Sequence[str], stdin: str | bytes | None = None, timeout: float = 60.0) -> Completed:
+    """Run a command, capturing output; never raises for a non-zero exit (check .returncode).
+    A tool that cannot be started is returncode 127 with the reason in .stderr."""
+    return run_parallel([(argv, stdin)], timeout)[0]
 
 
 def run_parallel(
     commands: Sequence[tuple[Sequence[str], str | bytes | None]], timeout: float = 60.0
-) -> list[subprocess.CompletedProcess]:
+) -> list[Completed]:
     """Run independent commands at the same time (e.g. iptables and ip6tables); results in order."""
-    if len(commands) <= 1:
-        return [run(argv, stdin, timeout) for argv, stdin in commands]
-    env = clean_env()
-    started: list[tuple[list[str], subprocess.Popen | None, bytes | None]] = []
-    for argv, stdin in commands:
-        data = stdin.encode() if isinstance(stdin, str) else stdin
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-            )
-        except FileNotFoundError:
-            proc = None
-        started.append((list(argv), proc, data))
-    results = []
-    for argv, proc, data in started:
-        if proc is None:
-            results.append(subprocess.CompletedProcess(argv, 127, b"", f"{argv[0]}: not found".encode()))
-            continue
-        try:
-            out, err = proc.communicate(data, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        results.append(subprocess.CompletedProcess(argv, proc.returncode, out, err))
-    return results
+    encoded = [(argv, data.encode() if isinstance(data, str) else data) for argv, data in commands]
+    return run_all(encoded, clean_env(), timeout)

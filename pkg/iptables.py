@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
 from collections.abc import Sequence
 
 from libcni.types.errors import CNIError, ErrCode
 
-from .command import run, run_parallel
+from .command import Completed, run, run_parallel
 
 TYPE_CHECKING = False  # not `typing`'s: importing it costs ~2-3 ms of a cold call
 if TYPE_CHECKING:
@@ -58,9 +56,6 @@ def restore(lines: Sequence[str], ipv6: bool = False) -> None:
         raise IptablesError(f"{argv[0]} failed: {stderr}", proc.returncode, stderr)
 
 
-_FAILED_LINE = re.compile(r"line:? (\d+)")
-
-
 def restore_argv(family: int) -> list[str]:
     """iptables-restore of family 4 or 6 adding to what is there, waiting for the xtables lock."""
     return [binary(family == 6) + "-restore", "--noflush", "--wait"]
@@ -68,7 +63,9 @@ def restore_argv(family: int) -> list[str]:
 
 def failed_line(stderr: str) -> int | None:
     """The 1-based batch line iptables-restore complained about ("line 3 failed", "line: 3")."""
-    found = _FAILED_LINE.search(stderr)
+    import re  # an error path: the regex engine is not loaded by a call that succeeds
+
+    found = re.search(r"line:? (\d+)", stderr)
     return int(found.group(1)) if found else None
 
 
@@ -153,21 +150,33 @@ class SavedTable:
 
     def jumps_to(self, target: str) -> list[tuple[str, str]]:
         """(chain, rule text) of every rule jumping or going to `target`."""
-        pattern = re.compile(rf"(^|\s)-[jg] {re.escape(target)}(\s|$)")
         return [
             (chain, rule)
             for chain, rules in self.chains.items()
             if chain != target
             for rule in rules
-            if pattern.search(rule)
+            if jumps(rule, target)
         ]
+
+
+def jumps(rule: str, target: str) -> bool:
+    """Whether a rule's text holds `-j TARGET` or `-g TARGET` as whole words."""
+    for flag in ("-j ", "-g "):
+        needle = flag + target
+        at = rule.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            if (at == 0 or rule[at - 1].isspace()) and (end == len(rule) or rule[end].isspace()):
+                return True
+            at = rule.find(needle, at + 1)
+    return False
 
 
 def list_argv(chain: str, ipv6: bool, table: str = "nat") -> list[str]:
     return [binary(ipv6), "--wait", "-t", table, "-S", chain]
 
 
-def parse_listing(chain: str, proc: subprocess.CompletedProcess) -> ChainRules:
+def parse_listing(chain: str, proc: Completed) -> ChainRules:
     """The result of `list_argv(chain)`: the chain's rules as iptables-save prints them without the
     leading `-A CHAIN `, None when the chain does not exist, or the error."""
     stderr = proc.stderr.decode(errors="replace").strip()

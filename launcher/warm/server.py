@@ -486,10 +486,10 @@ def _done(server: Server) -> None:
 
 def _die_with(parent: int) -> None:
     """SIGKILL this worker when the server dies (no worker runs unwatched)."""
-    import ctypes
+    from libcni import libc
 
     pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    libc.call("prctl", pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:  # the server died before the line above
         os._exit(1)
 
