@@ -7,9 +7,11 @@ by (argv[0]), so resolved paths, wrappers (bridge -> bridge.real) and renames (1
 By default a plugin call runs in this process and leaves nothing behind. With CNI_PY_WARM=1 in
 the caller's environment it first tries a warm server (launcher.warm): when one serves this exact
 context the call runs there and this process only relays its exit code; otherwise it runs cold,
-and then starts a server for the next calls. `--serve` runs the server itself; `--warm-status` /
-`--warm-stop` ask the server of this context for its status, or to exit. `--version` names the
-project version and build.
+and then starts a server for the next calls. In the frozen build the launcher a runtime executes
+(launcher/stub/stub.c) is that client itself, so a warm call starts no Python at all; this process
+runs only when no server took the call (then cold, and it starts a server). `--serve` runs the
+server itself; `--warm-status` / `--warm-stop` ask the server of this context for its status, or to
+exit. `--version` names the project version and build.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def run(name: str) -> None:
         from launcher.warm import client
 
         if name in client.SERVED:
-            client.call_warm(name)  # returns only when no server took the call
+            # the launcher (launcher/stub/stub.c) is the client of a built program: it ran us cold
+            # because no server took the call; then do not ask again, only start a server after
+            if os.environ.pop(client.LAUNCHER_TRIED, None) is None:
+                client.call_warm(name)  # returns only when no server took the call
             after = client.start_server
     from libcni.skel import import_module
 
@@ -63,8 +68,16 @@ def delegate_plugin(path: str, plugin_type: str) -> Plugin | None:
     return plugin_for(path, plugin_type)
 
 
+# The first arguments main() handles itself, whatever CNI_PY_WARM says (the launcher,
+# launcher/stub/stub.c program_flag(), passes these calls on to this program).
+FLAGS = ("--version", "--serve", "--warm-status", "--warm-stop")
+
+
 def main(name: str = "") -> None:
     flag = sys.argv[1] if len(sys.argv) > 1 else ""
+    if flag not in FLAGS:
+        run(name)
+        return
     if flag == "--version":
         from libcni.skel import version_line
 
@@ -83,5 +96,3 @@ def main(name: str = "") -> None:
 
         kind = protocol.KIND_STATUS if flag == "--warm-status" else protocol.KIND_STOP
         print(json.dumps(client.request(kind)))
-        return
-    run(name)

@@ -91,6 +91,13 @@ def choose_backend(backend: str | None) -> str:
     return "iptables"
 
 
+def _only_nftables(tables: Tables) -> bool:
+    """No backend configured and the iptables listings failed: is nftables the one usable? (The
+    probes of choose_backend run only then: where iptables works its listing already said so.)"""
+    failed = any(isinstance(found, iptables.IptablesError) for found in tables.values())
+    return failed and choose_backend(None) == "nftables"
+
+
 # ---------------------------------------------------------------- iptables rendering (pure)
 
 
@@ -306,9 +313,11 @@ def nft_delete_script(handles: Iterable[int], chain: str = CHAIN) -> str:
 # ---------------------------------------------------------------- kernel edge
 
 
-def _nft_rules() -> dict[str, list[dict]]:
-    """The rules of the masquerade and INVALID-drop chains, by chain (one listing of the table)."""
-    items = nft.list_json("table", "inet", TABLE) or []
+def _nft_rules(items: list[dict] | None = None) -> dict[str, list[dict]]:
+    """The rules of the masquerade and INVALID-drop chains, by chain (one listing of the table,
+    made here unless given)."""
+    if items is None:
+        items = nft.list_json("table", "inet", TABLE) or []
     out: dict[str, list[dict]] = {CHAIN: [], INVALID_CHAIN: []}
     for item in items:
         rule = item.get("rule")
@@ -324,8 +333,8 @@ def _handles(rules: dict[str, list[dict]], keep) -> dict[str, list[int]]:
     }
 
 
-def _handles_with_prefix(prefix: str) -> dict[str, list[int]]:
-    return _handles(_nft_rules(), lambda comment: comment.startswith(prefix))
+def _handles_with_prefix(prefix: str, items: list[dict]) -> dict[str, list[int]]:
+    return _handles(_nft_rules(items), lambda comment: comment.startswith(prefix))
 
 
 def _nft_delete(handles: dict[str, list[int]]) -> None:
@@ -342,15 +351,22 @@ def _saved(ipv6: bool) -> SavedTable:
 Tables = dict[bool, "tuple[SavedTable, SavedTable] | iptables.IptablesError"]
 
 
-def _read_chains(chain: str, families: Sequence[bool]) -> Tables:
+def _read_chains(chain: str, families: Sequence[bool], with_nft: bool = False) -> tuple[Tables, list[dict]]:
     """Only `chain` and POSTROUTING of each family's nat table, and POSTROUTING of its mangle table
     (the INVALID drops), all side by side (`iptables -S`): what setup and teardown touch, so their cost
-    does not grow with the rest of the tables. (nat, mangle) per family, or the first error."""
+    does not grow with the rest of the tables. (nat, mangle) per family, or the first error; and,
+    `with_nft`, our nftables table's objects, listed at the same time."""
     from .command import run_parallel
 
     requests = [(name, ipv6, "nat") for ipv6 in families for name in (chain, "POSTROUTING")]
     requests += [(INVALID_IPT_CHAIN, ipv6, INVALID_IPT_TABLE) for ipv6 in families]
-    procs = run_parallel([(iptables.list_argv(name, ipv6, table), None) for name, ipv6, table in requests])
+    commands: list[tuple[list[str], None]] = [
+        (iptables.list_argv(name, ipv6, table), None) for name, ipv6, table in requests
+    ]
+    if with_nft:
+        commands.append((nft.list_argv("table", "inet", TABLE), None))
+    procs = run_parallel(commands)
+    nft_items = (nft.parse_listing(procs.pop()) or []) if with_nft else []
     listed = [iptables.parse_listing(name, proc) for (name, _, _), proc in zip(requests, procs, strict=True)]
     out: Tables = {}
     for n, ipv6 in enumerate(families):
@@ -364,7 +380,7 @@ def _read_chains(chain: str, families: Sequence[bool]) -> Tables:
             SavedTable.of_chains(dict(zip((chain, "POSTROUTING"), nat, strict=True))),  # type: ignore[arg-type]
             SavedTable.of_chains({INVALID_IPT_CHAIN: forward}),  # type: ignore[dict-item]
         )
-    return out
+    return out, nft_items
 
 
 def _drops_chain(ipv6: bool) -> SavedTable:
@@ -384,28 +400,36 @@ def _by_family(cidrs: Sequence[str]) -> dict[bool, list[str]]:
 
 def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, container_id: str) -> None:
     """Masquerade traffic from each `cidrs` IP to anything outside its subnet."""
-    chosen = choose_backend(backend)
-    if chosen == "nftables":
-        listed = _nft_rules()
-        prefix = hash_for_instance(network, ifname, container_id)
-        stale = _handles(listed, lambda comment: comment.startswith(prefix))
-        nft.apply(nft_setup_script(cidrs, network, ifname, container_id, stale[CHAIN], stale[INVALID_CHAIN]))
-        masqueraded = {str(r.get("comment", "")) for r in listed[CHAIN]}
-        orphans = [
-            r["handle"]
-            for r in listed[INVALID_CHAIN]
-            if not str(r.get("comment", "")).startswith(prefix) and r.get("comment") not in masqueraded
-        ]
-        if orphans:  # best effort, as for iptables
-            try:
-                nft.apply(nft_delete_script(orphans, INVALID_CHAIN))
-            except CNIError:
-                pass
-        return
-    chain = format_chain_name(network, container_id)
-    comment = format_comment(network, container_id)
-    by_family = _by_family(cidrs)
-    tables = _read_chains(chain, list(by_family))
+    validate_backend(backend)
+    if backend != "nftables":
+        chain = format_chain_name(network, container_id)
+        by_family = _by_family(cidrs)
+        tables, _ = _read_chains(chain, list(by_family))
+        if backend is not None or not _only_nftables(tables):
+            _setup_iptables(tables, by_family, chain, format_comment(network, container_id))
+            return
+    _setup_nft(cidrs, network, ifname, container_id)
+
+
+def _setup_nft(cidrs: Sequence[str], network: str, ifname: str, container_id: str) -> None:
+    listed = _nft_rules()
+    prefix = hash_for_instance(network, ifname, container_id)
+    stale = _handles(listed, lambda comment: comment.startswith(prefix))
+    nft.apply(nft_setup_script(cidrs, network, ifname, container_id, stale[CHAIN], stale[INVALID_CHAIN]))
+    masqueraded = {str(r.get("comment", "")) for r in listed[CHAIN]}
+    orphans = [
+        r["handle"]
+        for r in listed[INVALID_CHAIN]
+        if not str(r.get("comment", "")).startswith(prefix) and r.get("comment") not in masqueraded
+    ]
+    if orphans:  # best effort, as for iptables
+        try:
+            nft.apply(nft_delete_script(orphans, INVALID_CHAIN))
+        except CNIError:
+            pass
+
+
+def _setup_iptables(tables: Tables, by_family: dict[bool, list[str]], chain: str, comment: str) -> None:
     for ipv6, family_cidrs in by_family.items():
         found = tables[ipv6]
         if isinstance(found, iptables.IptablesError):
@@ -423,30 +447,31 @@ def setup(backend: str | None, cidrs: Sequence[str], network: str, ifname: str, 
                 pass
 
 
-def _teardown_iptables(network: str, container_id: str) -> list[str]:
+def _teardown_iptables(tables: Tables, network: str, container_id: str) -> list[str]:
     chain = format_chain_name(network, container_id)
     comment = format_comment(network, container_id)
     errors = []
-    tables = _read_chains(chain, (False, True))
+    batches: dict[int, list[str]] = {}
     for ipv6 in (False, True):
-        try:
-            found = tables[ipv6]
-            if isinstance(found, iptables.IptablesError):
-                raise found
-            nat, filt = found
-            # The drop first: a drop without its masquerade counts as a Go leftover (setup above).
-            script = iptables_invalid_teardown(filt, comment) + iptables_teardown_script(nat, chain)
-            if script:
-                iptables.restore(script, ipv6)
-        except CNIError as err:
+        found = tables[ipv6]
+        if isinstance(found, iptables.IptablesError):
             if iptables.available(ipv6):
-                errors.append(str(err))
+                errors.append(str(found))
+            continue
+        nat, filt = found
+        # The drop first: a drop without its masquerade counts as a Go leftover (setup above).
+        script = iptables_invalid_teardown(filt, comment) + iptables_teardown_script(nat, chain)
+        if script:
+            batches[6 if ipv6 else 4] = script
+    for family, text in iptables.restore_all(batches).items():
+        if iptables.available(family == 6):
+            errors.append(text)
     return errors
 
 
-def _teardown_nft(network: str, ifname: str, container_id: str) -> list[str]:
+def _teardown_nft(items: list[dict], network: str, ifname: str, container_id: str) -> list[str]:
     try:
-        _nft_delete(_handles_with_prefix(hash_for_instance(network, ifname, container_id)))
+        _nft_delete(_handles_with_prefix(hash_for_instance(network, ifname, container_id), items))
     except CNIError as err:
         if nft.available():
             return [str(err)]
@@ -454,8 +479,13 @@ def _teardown_nft(network: str, ifname: str, container_id: str) -> list[str]:
 
 
 def teardown(network: str, ifname: str, container_id: str) -> None:
-    """Remove this attachment's rules from both backends (it may have been made by either)."""
-    errors = _teardown_iptables(network, container_id) + _teardown_nft(network, ifname, container_id)
+    """Remove this attachment's rules from both backends (it may have been made by either): the
+    iptables chains and our nftables table are listed at once, then each family's rules go in one
+    iptables-restore, side by side."""
+    tables, nft_items = _read_chains(format_chain_name(network, container_id), (False, True), with_nft=True)
+    errors = _teardown_iptables(tables, network, container_id) + _teardown_nft(
+        nft_items, network, ifname, container_id
+    )
     if errors:
         raise CNIError(ErrCode.INTERNAL, "\n".join(errors))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from libcni.gojson import decode_text
 from libcni.types.errors import CNIError, ErrCode
 
-from .command import run
+from .command import Completed, run
 from .quoting import go_quote as quote  # noqa: F401 - string literals in nft scripts (comments)
 
 TYPE_CHECKING = False  # not `typing`'s: importing it costs ~3 ms of a cold call
@@ -31,9 +31,17 @@ def apply(script: str) -> None:
         raise NftError(ErrCode.INTERNAL, f"nft failed: {message}")
 
 
+def list_argv(*what: str) -> list[str]:
+    return [NFT, "-j", "list", *what]
+
+
 def list_json(*what: str) -> list[dict[str, Any]] | None:
     """`nft -j list <what>` as the list of objects under "nftables"; None if it does not exist."""
-    proc = run([NFT, "-j", "list", *what])
+    return parse_listing(run(list_argv(*what)))
+
+
+def parse_listing(proc: Completed) -> list[dict[str, Any]] | None:
+    """The result of `list_argv(...)`: the objects under "nftables", None if it does not exist."""
     if proc.returncode != 0:
         return None
     try:

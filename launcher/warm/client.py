@@ -1,4 +1,9 @@
-"""The thin client every plugin executable runs before any heavy import.
+"""The thin client every plugin runs before any heavy import, from source.
+
+The frozen build's launcher (launcher/stub/stub.c) is the same client in C: a runtime executes it,
+and a warm call then starts no Python at all. Both must stay in agreement (the address of
+context.py, the wire format of protocol.py, the rules below): tests/unit/test_stub.py and
+tests/kernel/test_built_bundle.py compare them. This one serves the source shims.
 
 Cheap on purpose (builtins, `_socket`, `_blake2`): it is on the path of every call. When a warm
 server serves this exact context, the call runs there and this process only relays the exit
@@ -11,7 +16,7 @@ request, so running cold is safe. After HELLO we never fall back.
 A killed client: the server watches every worker's connection; when the client's end closes
 before the worker has replied (a runtime's timeout killed the plugin), the server SIGKILLs the
 worker and all it started at once, as the runtime killed the cold process: no call completes after
-its client died (server.py, ClientWatch).
+its client died (server.py, Server._client_gone).
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from .context import ROOT, address
 
 # every plugin of launcher/programs.py (the tools, cnitool and cni-install, are never served)
 SERVED = frozenset(ENTRIES) - TOOLS
+
+# Set by the launcher of the frozen build (launcher/stub/stub.c, the same client in C) when it tried
+# the server and then ran the frozen program cold; that program removes it from its environment.
+LAUNCHER_TRIED = "_CNI_PY_WARM_TRIED"
 
 
 def call_warm(name: str) -> None:

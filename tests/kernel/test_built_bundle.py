@@ -5,17 +5,22 @@
 - what people do to plugin files: run through the resolved path, behind a logging wrapper,
   renamed, copied with `cp -L`/`install` with and without the support directory;
 - the tarball extracted into an empty directory is a working plugin directory; `scripts/install`
-  (make install / uninstall) lays out the same files.
+  (make install / uninstall) lays out the same files;
+- the plugins' launchers are the warm server's client (CNI_PY_WARM=1): they name the server's
+  address, a warm call through them starts no Python and answers as a cold one, they run cold when
+  no server (or another uid's listener, or a stuck one) is there, and a killed launcher's worker dies.
 
 Skipped with a reason when nothing was built (CI builds first)."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -24,7 +29,7 @@ import time
 import pytest
 
 from launcher.programs import ENTRIES, SUPPORT_DIR, TOOLS
-from tests.harness import unique
+from tests.harness import Netns, PluginRunner, unique
 
 pytestmark = pytest.mark.kernel
 
@@ -187,8 +192,11 @@ def test_programs_are_real_executables_with_their_name_built_in(built):
     for name in ENTRIES:
         path = os.path.join(built, name)
         assert os.path.isfile(path) and not os.path.islink(path)
-        version = subprocess.run([path, "--version"], capture_output=True, text=True, check=True).stdout
-        assert version.startswith(f"{name} (pycni-plugins) v") and ", build " in version
+        for env in ({}, {"CNI_PY_WARM": "1"}):  # a flag is the frozen program's, warm or not
+            version = subprocess.run([path, "--version"], capture_output=True, text=True, env=env, check=True)
+            assert version.stdout.startswith(f"{name} (pycni-plugins) v") and ", build " in version.stdout
+        with open(path, "rb") as f:  # only the plugins' launchers are the warm server's client
+            assert (b"cni-py-warm/" in f.read()) == (name not in TOOLS)
 
 
 def test_run_through_the_resolved_path_and_a_symlink(built, tmp_path):
@@ -310,8 +318,8 @@ def test_install_and_uninstall_match_the_tarball_layout(built, tmp_path):
 
 def test_built_warm_worker_dies_with_its_killed_client(built, tmp_path, host_ns, container_ns):
     """host-local through the built programs' warm server waits for its config on the caller's
-    stdin; the caller is SIGKILLed; its worker must be gone, and the config arriving afterwards
-    allocates nothing."""
+    stdin; the caller (the launcher, the C client) is SIGKILLed; its worker must be gone, and the
+    config arriving afterwards allocates nothing."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
         "CNI_PY_WARM": "1",
@@ -355,6 +363,8 @@ def test_built_warm_worker_dies_with_its_killed_client(built, tmp_path, host_ns,
                     continue
             time.sleep(0.02)
         assert worker is not None, "no worker took the call"
+        # the caller is the launcher itself (launcher/stub/stub.c): no frozen program runs for it
+        assert os.readlink(f"/proc/{client.pid}/exe") == os.path.realpath(program)
         client.kill()
         client.wait(10)
         deadline = time.monotonic() + 5
@@ -374,6 +384,272 @@ def test_built_warm_worker_dies_with_its_killed_client(built, tmp_path, host_ns,
             client.kill()
             client.wait()
         warm("--warm-stop")
+
+
+# -- the plugins' launchers are the warm server's client --------------------------------------------
+
+WARM = {"CNI_PY_WARM": "1", "CNI_PY_WARM_MAX": "64", "CNI_PY_WARM_IDLE": "60"}
+
+
+def built_warm(built: str, ns: Netns, flag: str) -> dict | None:
+    """`--warm-status` / `--warm-stop` of the built programs' server in `ns` (answered by the
+    frozen program: the launcher passes flags on)."""
+    proc = subprocess.run(
+        ["nsenter", f"--net={ns.path}", "--", os.path.join(built, "bridge"), flag],
+        env=dict(WARM, PATH=os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else None
+
+
+def wait_for_built_server(built: str, ns: Netns, timeout: float) -> dict | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = built_warm(built, ns, "--warm-status")
+        if found:
+            return found
+        time.sleep(0.2)
+    return None
+
+
+@pytest.fixture
+def built_server(built, host_ns):
+    """start(): a cold VERSION call through a launcher starts the built programs' server in
+    host_ns; wait until it serves. Afterwards it is stopped and no process is left in host_ns."""
+
+    def start() -> dict:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            PluginRunner(built, host_ns).run("host-local", "VERSION", b"", env=WARM).ok()
+            found = wait_for_built_server(built, host_ns, 15)
+            if found:
+                return found
+        raise AssertionError("no warm server of the built programs came up")
+
+    try:
+        yield start
+    finally:
+        built_warm(built, host_ns, "--warm-stop")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and processes_in(host_ns.path):
+            time.sleep(0.1)
+        assert processes_in(host_ns.path) == [], "a warm server outlived the test"
+
+
+@pytest.fixture(scope="module")
+def address_tool(built, tmp_path_factory) -> str:
+    """The launcher's address computation alone (stub.c built with -DWARM_TEST), beside a link to
+    the built support directory: `address` prints the address the launchers compute."""
+    from tests.unit.test_stub import compile_stub
+
+    directory = tmp_path_factory.mktemp("address-tool")
+    os.symlink(os.path.join(built, SUPPORT_DIR), directory / SUPPORT_DIR)
+    compile_stub(str(directory / "stub-test"), "-DWARM_TEST")
+    return str(directory / "stub-test")
+
+
+def launcher_address(address_tool: str) -> str:
+    return subprocess.run(
+        [address_tool, "address"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def traced(built: str, tmp_path) -> tuple[str, str]:
+    """A directory of wrappers running each plugin of `built` under strace (execve and connect of
+    that one process, as it execs: the launcher, then the frozen program if it runs), one log per
+    call. Callers set CNI_PATH to `built` so that the plugins find their siblings as usual."""
+    bin_dir, logs = tmp_path / "traced", tmp_path / "logs"
+    bin_dir.mkdir()
+    logs.mkdir()
+    for name in sorted(set(ENTRIES) - TOOLS):
+        wrapper = bin_dir / name
+        wrapper.write_text(
+            f'#!/bin/sh\nexec strace -qq -e trace=execve,connect -o {logs}/"$$" {built}/{name} "$@"\n'
+        )
+        wrapper.chmod(0o755)
+    return str(bin_dir), str(logs)
+
+
+def traced_calls(logs: str) -> list[list[str]]:
+    """Per call (log), its execve and connect lines."""
+    found = []
+    for entry in sorted(os.listdir(logs), key=int):
+        with open(os.path.join(logs, entry)) as f:
+            found.append([line for line in f.read().splitlines() if line.startswith(("execve(", "connect("))])
+    return found
+
+
+def test_the_launchers_compute_the_servers_address(built, built_server, address_tool):
+    """The address the launchers compute (C) is the one the frozen programs' server bound
+    (launcher/warm/context.py, in the bundle)."""
+    server = built_server()
+    assert server["address"].startswith("cni-py-warm/")
+    assert launcher_address(address_tool) == server["address"]
+
+
+def test_warm_calls_through_the_launchers_start_no_python(
+    built, tmp_path, host_ns, netns_factory, built_server
+):
+    """The chain's ADD, CHECK, a failing ADD, DEL and VERSION through the launchers with a server
+    running: each call is one execve (the launcher's: no frozen program starts), the server served
+    every one, and stdout, stderr, exit codes and the kernel state are those of cold calls."""
+    from tests.kernel.test_warm import COLD, run_chain
+
+    cold_host = Netns.create("cnhc-")
+    try:
+        cold = run_chain(PluginRunner(built, cold_host), netns_factory(), str(tmp_path / "cold"), COLD)
+    finally:
+        cold_host.delete()
+    server = built_server()
+    bin_dir, logs = traced(built, tmp_path)
+    warm = run_chain(
+        PluginRunner(bin_dir, host_ns), netns_factory(), str(tmp_path / "warm"), dict(WARM, CNI_PATH=built)
+    )
+    after = built_warm(built, host_ns, "--warm-status")
+    assert after is not None and after["pid"] == server["pid"]
+    assert after["served"] - server["served"] - 1 == len(cold[0])  # -1: the status request itself
+    calls = traced_calls(logs)
+    assert len(calls) == len(cold[0])
+    for lines in calls:
+        execs = [line for line in lines if line.startswith("execve(")]
+        assert len(execs) == 1 and f'"{built}/' in execs[0] and SUPPORT_DIR not in execs[0], lines
+        assert [line for line in lines if "cni-py-warm/" in line and "= 0" in line], lines
+    assert warm[0] == cold[0]
+    assert warm[1] == cold[1]
+    assert [reply[2] for reply in cold[0]].count(1) == 1  # the bad config: an error, warm as cold
+
+
+def test_concurrent_warm_adds_through_the_launchers(built, tmp_path, host_ns, container_ns, built_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = built_server()
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "concurrent",
+        "type": "host-local",
+        "ipam": {"type": "host-local", "subnet": "10.93.14.0/24", "dataDir": str(tmp_path / "ipam")},
+    }
+    runner = PluginRunner(built, host_ns)
+
+    def add(n: int) -> str:
+        run = runner.run(
+            "host-local", "ADD", conf, container_id=f"conc{n}", netns=container_ns.path, env=WARM
+        )
+        return run.ok().json["ips"][0]["address"]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        addresses = list(pool.map(add, range(20)))
+    assert len(set(addresses)) == 20
+    after = built_warm(built, host_ns, "--warm-status")
+    assert after is not None and after["pid"] == server["pid"]
+    assert after["served"] - server["served"] - 1 == 20
+
+
+def frozen_execs(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith("execve(") and f"/{SUPPORT_DIR}/" in line]
+
+
+def host_local_add(bin_dir: str, built: str, ns: Netns, container: Netns, data_dir: str, subnet: str):
+    conf = {
+        "cniVersion": "1.0.0",
+        "name": "fallback",
+        "type": "host-local",
+        "ipam": {"type": "host-local", "subnet": subnet + "0/24", "dataDir": data_dir},
+    }
+    env = dict(WARM, CNI_PATH=built)
+    return PluginRunner(bin_dir, ns).run(
+        "host-local", "ADD", conf, container_id="fb", netns=container.path, env=env
+    )
+
+
+def test_without_a_server_the_launcher_runs_the_call_cold_and_a_server_starts(
+    built, tmp_path, host_ns, container_ns, built_server
+):
+    bin_dir, logs = traced(built, tmp_path)
+    run = host_local_add(bin_dir, built, host_ns, container_ns, str(tmp_path / "ipam"), "10.93.11.").ok()
+    assert run.json["ips"][0]["address"] == "10.93.11.2/24"
+    [lines] = traced_calls(logs)
+    assert len([line for line in lines if "cni-py-warm/" in line]) == 1, lines  # asked once, by the launcher
+    assert "ECONNREFUSED" in [line for line in lines if "cni-py-warm/" in line][0]
+    assert frozen_execs(lines), lines  # then the frozen program ran the call
+    assert wait_for_built_server(built, host_ns, 60), "the cold call started no server"
+
+
+SQUATTER = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(b"\\0" + {addr!r}.encode()); s.listen(8); print("ready", flush=True)
+conn, _ = s.accept(); conn.settimeout(20)
+try:
+    conn.sendall({hello!r})
+    data = conn.recv(65536)
+except (BrokenPipeError, ConnectionResetError):
+    data = b""
+print("got", len(data), flush=True)
+"""
+
+
+def test_a_listener_of_another_uid_gets_nothing_from_the_launcher(
+    built, tmp_path, host_ns, container_ns, address_tool
+):
+    """Abstract names have no permissions: another user may squat on the address. The launcher
+    checks who listens and runs the call cold, handing over nothing."""
+    from launcher.warm import protocol
+
+    code = SQUATTER.format(addr=launcher_address(address_tool), hello=protocol.hello(1))
+    squatter = subprocess.Popen(
+        ["nsenter", f"--net={host_ns.path}", "--", "setpriv", "--reuid=65534", "--regid=65534"]
+        + ["--clear-groups", "/usr/bin/python3", "-I", "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert squatter.stdout is not None and squatter.stdout.readline().strip() == "ready"
+        bin_dir, logs = traced(built, tmp_path)
+        run = host_local_add(bin_dir, built, host_ns, container_ns, str(tmp_path / "ipam"), "10.93.12.").ok()
+        assert run.json["ips"][0]["address"] == "10.93.12.2/24"  # ran cold
+        [lines] = traced_calls(logs)
+        assert len([line for line in lines if "cni-py-warm/" in line]) == 1, lines
+        assert frozen_execs(lines), lines
+        out, _ = squatter.communicate(timeout=30)
+        assert out.strip() == "got 0"  # the launcher hung up without sending anything
+    finally:
+        squatter.kill()
+        squatter.wait()
+
+
+def test_a_stuck_listener_makes_the_launcher_run_cold_once(
+    built, tmp_path, host_ns, container_ns, address_tool
+):
+    """A listener of our uid that never answers: the launcher gives up after ACCEPT_TIMEOUT and
+    the call runs cold, exactly once; the frozen program does not ask again."""
+    from launcher.warm import protocol
+    from pkg.ns import NetNS
+
+    with NetNS.open(host_ns.path) as ns, ns.entered():
+        stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stuck.bind(b"\0" + launcher_address(address_tool).encode())
+    with stuck:
+        stuck.listen(8)
+        start = time.monotonic()
+        run = host_local_add(built, built, host_ns, container_ns, str(tmp_path / "ipam"), "10.93.13.").ok()
+        assert time.monotonic() - start >= protocol.ACCEPT_TIMEOUT
+        assert run.json["ips"][0]["address"] == "10.93.13.2/24"
+        assert sorted(n for n in os.listdir(tmp_path / "ipam" / "fallback") if n[0].isdigit()) == [
+            "10.93.13.2"
+        ]
+        stuck.setblocking(False)
+        waiting = []
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                waiting.append(stuck.accept()[0])
+        for conn in waiting:
+            conn.close()
+        assert len(waiting) == 1  # the launcher's connection only
+    assert processes_in(host_ns.path) == []  # and no server started (the address was taken)
 
 
 # -- in-process delegation: our own host-local runs inside bridge, anything else is exec'd ---------------
