@@ -1,7 +1,7 @@
 """More cold chains than test_cold_imports.py's, through the paths of the plugins' options: tuning
 changing link attributes (its backup written on ADD, read on DEL) and sysctls, portmap's nftables
 backend with UDP (conntrack flush) and snat, bandwidth both ways, firewall, bridge without ipMasq
-with a VLAN-less gateway and spoof check, host-local with two range sets. Every plugin process of
+with spoof check (and removeEmptyBridge), host-local with two range sets. Every plugin process of
 ADD, CHECK and DEL records its modules; none may be a costly one."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ MAPPINGS = {
 }
 
 
-def _conflist(name: str, bridge: str, data_dir: str, portmap: dict) -> dict:
+def _conflist(name: str, bridge: str, data_dir: str, portmap: dict, bridge_extra: dict) -> dict:
     return {
         "cniVersion": "1.0.0",
         "name": name,
@@ -34,6 +34,7 @@ def _conflist(name: str, bridge: str, data_dir: str, portmap: dict) -> dict:
                 "bridge": bridge,
                 "isGateway": True,
                 "macspoofchk": True,
+                **bridge_extra,
                 "ipam": {
                     "type": "host-local",
                     "dataDir": data_dir,
@@ -61,13 +62,24 @@ def _conflist(name: str, bridge: str, data_dir: str, portmap: dict) -> dict:
     }
 
 
-@pytest.mark.parametrize("portmap", [{"backend": "nftables"}, {"backend": "iptables", "snat": False}])
-def test_option_paths_load_no_costly_module(recording_bin, host_ns, container_ns, tmp_path, portmap):  # noqa: F811
+@pytest.mark.parametrize(
+    ("portmap", "bridge_extra"),
+    [({"backend": "nftables"}, {}), ({"backend": "iptables", "snat": False}, {"removeEmptyBridge": True})],
+)
+def test_option_paths_load_no_costly_module(
+    recording_bin,  # noqa: F811
+    host_ns,
+    container_ns,
+    tmp_path,
+    portmap,
+    bridge_extra,
+):
     bin_dir, modules = recording_bin
     name = f"leanv{os.getpid() % 10000}"
     conf_dir = tmp_path / "net.d"
     conf_dir.mkdir()
-    conf = _conflist(name, f"brv{os.getpid() % 10000}", str(tmp_path / "ipam"), portmap)
+    bridge = f"brv{os.getpid() % 10000}"
+    conf = _conflist(name, bridge, str(tmp_path / "ipam"), portmap, bridge_extra)
     (conf_dir / f"10-{name}.conflist").write_text(json.dumps(conf))
     env = {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
@@ -94,4 +106,6 @@ def test_option_paths_load_no_costly_module(recording_bin, host_ns, container_ns
         delete = cnitool("del")
     assert delete.returncode == 0, delete.stderr + delete.stdout
     assert container_ns.link("eth0") is None
+    if bridge_extra.get("removeEmptyBridge"):
+        assert host_ns.link(bridge) is None  # the bridge it made went with its last port
     _assert_lean(_loaded(modules), {"bridge", "host-local", "tuning", "portmap", "firewall", "bandwidth"})

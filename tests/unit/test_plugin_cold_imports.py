@@ -21,7 +21,6 @@ ALLOWED = {
     ("plugins/portmap/iptables_rules.py", "stale_dnat_chains"): "GC",
     ("plugins/portmap/config.py", "describe_entry"): "only for an error's details",
     ("plugins/firewall/dbus.py", "<module>"): "firewalld backend only (imported by firewalld.py)",
-    ("plugins/bridge/empty_bridge.py", "<module>"): "removeEmptyBridge only",
     ("ipam/host_local/index.py", "Index.open"): "only for a big network directory",
     ("ipam/host_local/index.py", "Index._schema_ok"): "only for a big network directory",
     ("ipam/host_local/store.py", "Store._open_index"): "only for a big network directory",
