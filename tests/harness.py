@@ -15,6 +15,16 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+# Modules a plugin's ADD/DEL/CHECK must not load (each costs 2 to 15 ms of a cold call; issue 14):
+# checked statically (tests/unit/test_plugin_cold_imports.py), per core module
+# (tests/unit/test_lean_stdlib.py) and in every process of real chains (tests/kernel/test_cold_imports*.py).
+COSTLY_MODULES = frozenset(
+    {
+        *("json", "re", "enum", "socket", "subprocess", "signal", "threading", "selectors", "shlex"),
+        *("dataclasses", "inspect", "ast", "typing", "contextlib", "sqlite3", "datetime", "argparse"),
+        *("ctypes", "pydantic", "pydantic_core", "pyroute2"),
+    }
+)
 GO_PLUGIN_DIR = "/usr/lib/cni"
 
 

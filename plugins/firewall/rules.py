@@ -12,6 +12,7 @@ call created it in between.
 from __future__ import annotations
 
 from pkg.iptables import SavedTable
+from pkg.quoting import saved_words
 
 TYPE_CHECKING = False  # not `typing`'s: importing it costs ~3 ms of a cold call
 if TYPE_CHECKING:
@@ -94,68 +95,6 @@ def line(op: str, chain: str, rule: Sequence[str], position: int | None = None) 
     return " ".join(quote(t) for t in (op, *where, *rule))
 
 
-def _tokens(text: str) -> list[str]:
-    try:
-        return shell_split(text)
-    except ValueError:
-        return text.split()
-
-
-_BLANKS = " \t\r\n"  # shlex's whitespace
-
-
-def shell_split(text: str) -> list[str]:
-    """`shlex.split(text)` (POSIX mode, no comments), written out because shlex imports `re`:
-    blanks separate words; a backslash escapes the next character; '...' keeps everything; "..."
-    keeps everything but a backslash before " or \\ escapes it. ValueError (shlex's message) on an
-    unclosed quote or a trailing backslash (tests/unit/test_saved_tokens.py). The same function as
-    portmap's (plugins do not import each other)."""
-    words: list[str] = []
-    i, n = 0, len(text)
-    while True:
-        while i < n and text[i] in _BLANKS:
-            i += 1
-        if i >= n:
-            return words
-        word: list[str] = []
-        while i < n and text[i] not in _BLANKS:
-            c = text[i]
-            if c == "\\":
-                if i + 1 >= n:
-                    raise ValueError("No escaped character")
-                word.append(text[i + 1])
-                i += 2
-            elif c == "'":
-                end = text.find("'", i + 1)
-                if end < 0:
-                    raise ValueError("No closing quotation")
-                word.append(text[i + 1 : end])
-                i = end + 1
-            elif c == '"':
-                i += 1
-                while True:
-                    if i >= n:
-                        raise ValueError("No closing quotation")
-                    c = text[i]
-                    if c == '"':
-                        i += 1
-                        break
-                    if c == "\\":
-                        if i + 1 >= n:
-                            raise ValueError("No escaped character")
-                        if text[i + 1] not in '"\\':
-                            word.append(c)
-                        word.append(text[i + 1])
-                        i += 2
-                    else:
-                        word.append(c)
-                        i += 1
-            else:
-                word.append(c)
-                i += 1
-        words.append("".join(word))
-
-
 class FilterTable(SavedTable):
     """Chains of the filter table that were read (pkg.iptables.SavedTable), rules compared as
     token tuples."""
@@ -164,7 +103,7 @@ class FilterTable(SavedTable):
 
     def count(self, chain: str, rule: Rule) -> int:
         wanted = tuple(rule)
-        return sum(1 for text in self.chains.get(chain, []) if tuple(_tokens(text)) == wanted)
+        return sum(1 for text in self.chains.get(chain, []) if tuple(saved_words(text)) == wanted)
 
     def has(self, chain: str, rule: Rule) -> bool:
         return self.count(chain, rule) > 0

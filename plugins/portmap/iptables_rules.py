@@ -24,7 +24,7 @@ import ipaddress
 
 from pkg.hashing import format_chain_name
 from pkg.iptables import SavedTable
-from pkg.quoting import restore_token
+from pkg.quoting import restore_token, saved_words
 
 from .config import ContainerNet, PortMapConfig
 
@@ -215,67 +215,9 @@ def jump_target(saved: str) -> str | None:
     return found.group(1) if found else None
 
 
-_BLANKS = " \t\r\n"  # shlex's whitespace
-
-
 def saved_tokens(saved: str) -> Rule:
-    """A saved rule's words as `shlex.split` (POSIX mode, no comments) gives them, and when that
-    fails (an unclosed quote, a trailing backslash) as `str.split` does. Written out here because
-    shlex imports `re` (tests/unit/test_saved_tokens.py proves it equal to shlex.split)."""
-    try:
-        return shell_split(saved)
-    except ValueError:
-        return saved.split()
-
-
-def shell_split(text: str) -> list[str]:
-    """`shlex.split(text)`: blanks separate words; a backslash escapes the next character; '...'
-    keeps everything; "..." keeps everything but a backslash before " or \\ escapes it. ValueError
-    (with shlex's message) on an unclosed quote or a trailing backslash."""
-    words: list[str] = []
-    i, n = 0, len(text)
-    while True:
-        while i < n and text[i] in _BLANKS:
-            i += 1
-        if i >= n:
-            return words
-        word: list[str] = []
-        while i < n and text[i] not in _BLANKS:
-            c = text[i]
-            if c == "\\":
-                if i + 1 >= n:
-                    raise ValueError("No escaped character")
-                word.append(text[i + 1])
-                i += 2
-            elif c == "'":
-                end = text.find("'", i + 1)
-                if end < 0:
-                    raise ValueError("No closing quotation")
-                word.append(text[i + 1 : end])
-                i = end + 1
-            elif c == '"':
-                i += 1
-                while True:
-                    if i >= n:
-                        raise ValueError("No closing quotation")
-                    c = text[i]
-                    if c == '"':
-                        i += 1
-                        break
-                    if c == "\\":
-                        if i + 1 >= n:
-                            raise ValueError("No escaped character")
-                        if text[i + 1] not in '"\\':
-                            word.append(c)
-                        word.append(text[i + 1])
-                        i += 2
-                    else:
-                        word.append(c)
-                        i += 1
-            else:
-                word.append(c)
-                i += 1
-        words.append("".join(word))
+    """A saved rule's words (pkg.quoting.saved_words: shlex.split's, without importing re)."""
+    return saved_words(saved)
 
 
 _OPTION_ALIASES = {

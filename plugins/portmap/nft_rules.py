@@ -16,6 +16,7 @@ for the same container: see pkg/owners.py).
 
 from __future__ import annotations
 
+from libcni.frozen import Frozen
 from pkg.nft import quote
 
 from .config import ContainerNet, PortMapConfig
@@ -39,7 +40,7 @@ def family_name(family: int) -> str:
     return "ip6" if family == 6 else "ip"
 
 
-class ListedRule:
+class ListedRule(Frozen):
     """A rule of the table as `nft -j list table` shows it (immutable, hashable)."""
 
     __slots__ = ("family", "chain", "handle", "comment")
@@ -49,31 +50,7 @@ class ListedRule:
     comment: str | None
 
     def __init__(self, family: int, chain: str, handle: int, comment: str | None) -> None:
-        for name, value in zip(self.__slots__, (family, chain, handle, comment), strict=True):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field '{name}'")
-
-    def _key(self) -> tuple[int, str, int, str | None]:
-        return (self.family, self.chain, self.handle, self.comment)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __reduce__(self) -> tuple[type[ListedRule], tuple[int, str, int, str | None]]:
-        return (ListedRule, self._key())  # copy and pickle build it anew (its attributes are read-only)
-
-    def __repr__(self) -> str:
-        return (
-            f"ListedRule(family={self.family!r}, chain={self.chain!r}, handle={self.handle!r}, "
-            f"comment={self.comment!r})"
-        )
+        super().__init__(family, chain, handle, comment)
 
 
 def parse_listing(family: int, items: list[dict[str, Any]] | None) -> list[ListedRule]:

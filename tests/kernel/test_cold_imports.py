@@ -17,31 +17,12 @@ import pytest
 
 from launcher.programs import ENTRIES, TOOLS
 from tests.deploy.chain import run_chain, write_conflist
+from tests.harness import COSTLY_MODULES
 
 pytestmark = pytest.mark.kernel
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-COSTLY = {
-    "json",
-    "re",
-    "enum",
-    "subprocess",
-    "signal",
-    "threading",
-    "selectors",
-    "socket",
-    "dataclasses",
-    "inspect",
-    "ast",
-    "typing",
-    "contextlib",
-    "sqlite3",
-    "ctypes",
-    "argparse",
-    "pydantic",
-    "pydantic_core",
-    "pyroute2",
-}
+COSTLY = COSTLY_MODULES
 
 # Runs one program like launcher/shims.py does, but without `site` (as frozen), and writes the
 # names of the modules it loaded to <modules>/<program>.<verb>.<pid> on exit.

@@ -9,11 +9,10 @@ import os
 import subprocess
 import sys
 
+from tests.harness import COSTLY_MODULES
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-COSTLY = {
-    *("json", "re", "enum", "socket", "subprocess", "signal", "threading", "selectors", "shlex"),
-    *("dataclasses", "inspect", "ast", "typing", "contextlib", "sqlite3", "datetime", "argparse"),
-}
+COSTLY = COSTLY_MODULES
 # (file, function or "<module>") -> why that import is off the ADD/DEL/CHECK path.
 ALLOWED = {
     ("plugins/tuning/sysctls.py", "check_allowlist"): "only with an allow-list file (its lines are regexps)",

@@ -1,6 +1,6 @@
-"""portmap's and firewall's readers of saved iptables rules split words as `shlex.split` does
-(POSIX mode, no comments) without importing shlex (which imports `re`): same words for every
-input, and a ValueError with shlex's message exactly when shlex raises one."""
+"""pkg.quoting.shell_split, portmap's and firewall's reader of saved iptables rules, splits words
+as `shlex.split` does (POSIX mode, no comments) without importing shlex (which imports `re`): same
+words for every input, and a ValueError with shlex's message exactly when shlex raises one."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugins.firewall.rules import shell_split as firewall_split
-from plugins.portmap.iptables_rules import shell_split as portmap_split
+from pkg.quoting import shell_split
 
-SPLITTERS = [portmap_split, firewall_split]
+SPLITTERS = [shell_split]
 
 # Every character shlex treats specially, blanks it does not (\v, \f, U+00A0), and plain text.
 ALPHABET = " \t\r\n\v\f\u00a0\"'\\#-ab!/:0é"
