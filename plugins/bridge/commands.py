@@ -8,7 +8,7 @@ from libcni.skel import CmdArgs
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Interface, Result, convert
 from libcni.types.version import FAMILY_020, family_of
-from pkg import ipam, ipmasq, spoofcheck, sysctl
+from pkg import ipam, sysctl
 from pkg.rollback import Rollback
 
 from .config import BridgeRecord, load, validate_for_add
@@ -147,6 +147,8 @@ def _add(
         result = Result(cniVersion=args.config_version, interfaces=[bridge_iface, host_iface, container])
 
         if conf.macspoofchk:
+            from pkg import spoofcheck  # nft: only with macspoofchk
+
             ref = unique_id(args.container_id, args.ifname)
             spoofcheck.setup(host_name, container.mac, ref)
             rollback.push("spoof-check teardown", lambda: spoofcheck.teardown_quietly(ref))
@@ -233,6 +235,8 @@ def _add_layer3(
                     raise CNIError(ErrCode.INTERNAL, f"failed to enable forwarding: {err}") from None
 
     if conf.ipMasq:
+        from pkg import ipmasq  # iptables or nft: only with ipMasq
+
         cidrs = [ipc.address for ipc in result.ips]
         ipmasq.setup(conf.ipMasqBackend, cidrs, conf.name, args.ifname, args.container_id)
         rollback.push("ipMasq teardown", lambda: ipmasq.teardown(conf.name, args.ifname, args.container_id))
@@ -279,8 +283,12 @@ def cmd_del(args: CmdArgs) -> None:
         except CNIError as err:
             first_error = err
     if conf.macspoofchk:
+        from pkg import spoofcheck
+
         spoofcheck.teardown_quietly(unique_id(args.container_id, args.ifname))
     if conf.is_layer3 and conf.ipMasq:
+        from pkg import ipmasq
+
         # Found by chain name / comment hash: works without the netns or the container IPs.
         try:
             ipmasq.teardown(conf.name, args.ifname, args.container_id)
@@ -332,6 +340,7 @@ def cmd_gc(args: CmdArgs) -> None:
     no longer valid. Without a cni.dev/valid-attachments list nothing is known to be stale: nothing
     is removed here (IPAM is still asked, and follows the same rule)."""
     from libcni.gc import valid_attachments
+    from pkg import ipmasq
 
     conf = prepare(args)
     valid = valid_attachments(conf)
@@ -346,6 +355,7 @@ def _gc_spoofcheck(conf, valid) -> None:
     """Spoof-check chains of attachments not in the list, on this network's ports only: the chains
     are named by attachment, not network, so a chain whose port is enslaved to another bridge
     (another network) is left alone; one whose port is gone is stale whatever its network."""
+    from pkg import spoofcheck
     from pkg.netlink import Rtnl
 
     refs = {unique_id(cid, ifname) for cid, ifname in valid}
