@@ -7,7 +7,6 @@ from libcni.types.errors import CNIError, ErrCode
 from libcni.types.netconf import NetConfRecord
 from libcni.types.netconf import load as load_conf
 from libcni.validate import validate_ifname
-from pkg.ipmasq import validate_backend
 from pkg.mac import parse_mac
 
 TYPE_CHECKING = False  # not `typing`'s: importing it costs ~3 ms of a cold call
@@ -121,6 +120,8 @@ def validate_for_add(conf: BridgeRecord) -> None:
     if conf.hairpinMode and conf.promiscMode:
         raise _invalid("cannot set hairpin mode and promiscuous mode at the same time")
     if conf.ipMasq:
+        from pkg.ipmasq import validate_backend  # the masquerade code is loaded only for ipMasq
+
         validate_backend(conf.ipMasqBackend)
     if conf.mac:
         field = (
