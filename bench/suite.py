@@ -325,36 +325,43 @@ def bench_chain(sides: list[Side], runs: int, octet: int = 4, name: str = "chain
     return [add, delete]
 
 
-def bench_concurrent(sides: list[Side], count: int) -> list[Case]:
+def bench_concurrent(sides: list[Side], count: int, rounds: int = 3) -> list[Case]:
+    """`count` chains at once, ADD then DEL, total wall time; `rounds` times per side (the sides
+    take turns, their order reversed every other round), reported as the median."""
     add, delete = (
         Case(f"{count} concurrent chain ADDs (total)"),
         Case(f"{count} concurrent chain DELs (total)"),
     )
-    for side in sides:
-        conf_list = network_conf_from_bytes(side.chain("conc", 5))
-        cni = runtime(side)
-        spaces = [netns_add() for _ in range(count)]
-        rts = [
-            RuntimeConf(
-                container_id=f"conc-{n}",
-                netns=netns,
-                ifname="eth0",
-                capability_args={"portMappings": [dict(PORT_MAPPINGS[0], hostPort=20000 + n)]},
-            )
-            for n, netns in enumerate(spaces)
-        ]
-        try:
-            with ThreadPoolExecutor(max_workers=count) as pool:
-                start = time.perf_counter()
-                list(pool.map(partial(cni.add_network_list, conf_list), rts))
-                add.add(side.label, time.perf_counter() - start)
-                start = time.perf_counter()
-                list(pool.map(partial(cni.del_network_list, conf_list), rts))
-                delete.add(side.label, time.perf_counter() - start)
-        finally:
-            for netns in spaces:
-                netns_del(netns)
+    for n_round in range(rounds):
+        for side in sides if n_round % 2 == 0 else sides[::-1]:
+            _concurrent_round(side, count, add, delete)
     return [add, delete]
+
+
+def _concurrent_round(side: Side, count: int, add: Case, delete: Case) -> None:
+    conf_list = network_conf_from_bytes(side.chain("conc", 5))
+    cni = runtime(side)
+    spaces = [netns_add() for _ in range(count)]
+    rts = [
+        RuntimeConf(
+            container_id=f"conc-{n}",
+            netns=netns,
+            ifname="eth0",
+            capability_args={"portMappings": [dict(PORT_MAPPINGS[0], hostPort=20000 + n)]},
+        )
+        for n, netns in enumerate(spaces)
+    ]
+    try:
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            start = time.perf_counter()
+            list(pool.map(partial(cni.add_network_list, conf_list), rts))
+            add.add(side.label, time.perf_counter() - start)
+            start = time.perf_counter()
+            list(pool.map(partial(cni.del_network_list, conf_list), rts))
+            delete.add(side.label, time.perf_counter() - start)
+    finally:
+        for netns in spaces:
+            netns_del(netns)
 
 
 def bench_scale(sides: list[Side], runs: int, points: list[int]) -> dict[int, list[Case]]:
@@ -454,7 +461,8 @@ def write_docs(
         "# Benchmark: our plugins beside the Go reference",
         "",
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}, by `make bench` ({options.runs} runs per "
-        f"case, {options.scale_runs} per scale point; the implementations alternate; whole processes, wall "
+        f"case, {options.scale_runs} per scale point, {options.concurrent_rounds} rounds of the concurrent "
+        "case; the implementations alternate; whole processes, wall "
         f"time; load average {loads[0]:.1f} before, {loads[1]:.1f} after). {legend}.",
         f"Ours: the PyInstaller build in `{os.path.relpath(options.ours, ROOT)}`; Go: Debian "
         f"containernetworking-plugins in `{options.go}`; configs use cniVersion {CNI_VERSION}. "
@@ -502,6 +510,9 @@ def main() -> None:
         "--scale-points", default="0,1000,10000", help="numbers of unrelated nat rules ('' skips the curve)"
     )
     parser.add_argument("--concurrent", type=int, default=50, help="0 skips the concurrent case")
+    parser.add_argument(
+        "--concurrent-rounds", type=int, default=3, help="rounds of the concurrent case (median)"
+    )
     parser.add_argument("--no-warm", action="store_true", help="skip our warm-server (CNI_PY_WARM=1) side")
     parser.add_argument("--docs", default=os.path.join(ROOT, "docs"), help="where to write ('' : nowhere)")
     options = parser.parse_args()
@@ -558,7 +569,7 @@ def main() -> None:
             print("bench: concurrent ...", file=sys.stderr, flush=True)
             if not options.no_warm:
                 warm_up(options.ours)  # it may have idled out during the scale curve
-            cases.extend(bench_concurrent(sides, options.concurrent))
+            cases.extend(bench_concurrent(sides, options.concurrent, options.concurrent_rounds))
         if not options.no_warm:
             warm_server(options.ours, "--warm-stop")
     verdicts = report.main_targets(cases, COLD, WARM, GO, options.concurrent)
