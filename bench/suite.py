@@ -427,9 +427,31 @@ SCALE_NOTES = [
     "add + delete pair; spent in the kernel, the user time of iptables-restore does not change). "
     "Ours commits once per family and call; Go commits once per changing iptables exec "
     "(portmap ADD runs 33 execs).",
-    "- nftables backend: nft 1.0.6 fetches every chain of every table for any batch that adds or deletes "
-    "a rule (an upstream nft patch drops that), so a `nft -f` batch grows from about 20 to about 60 ms; "
-    "our backend never reads the iptables rules, but pays that for its one batch per call.",
+    "- nftables backend: nft 1.0.6 builds its cache from every table for a batch that adds or deletes a "
+    "rule and even for a listing of one table (an upstream nft patch narrows that), so every `nft` run "
+    "grows by 6 to 10 ms (a one-rule batch 3.9 -> 13.7 ms, `nft -j list table` of our table 3.5 -> 9.3 "
+    "ms). Our backend never reads the iptables rules, but an ADD or DEL runs nft twice per plugin (list, "
+    "then one batch), so the nftables chain grows by 20 to 50 ms and the nftables rows are the noisiest. "
+    "A rule layout needing no listing (a chain per container behind a verdict map, whose elements are "
+    "added and deleted by key) would halve that.",
+]
+
+# The profile of one cold call (measured by hand on a quiet machine, 2026-12-02): what the rest of
+# the gap to Go is made of.
+COLD_NOTES = [
+    "Where a cold call's time goes (measured by hand on a quiet moment; docs/startup.md):",
+    "",
+    "- A frozen program that does nothing takes ~11 ms (`python -S -I -c pass` alone is ~7 ms here; the "
+    "PyInstaller bootloader, which re-executes itself once and loads libpython, the rest). Go's whole "
+    "VERSION is ~2.5 ms. A plugin's VERSION is ~13 ms: 2 ms of imports.",
+    "- No verb imports json, re, enum, subprocess, socket, ctypes, dataclasses, contextlib, typing or "
+    "sqlite3 (tests/kernel/test_cold_imports.py); those cost 2 to 15 ms each. On an equally quiet "
+    "machine earlier that day bridge ADD took 41 ms, portmap ADD 48 ms and VERSION 19 to 20 ms.",
+    "- host-local ADD (~19 ms) is the floor, ~2 ms of the protocol core, ~4 ms of its own imports "
+    "(`ipaddress` and the results module are most of them) and ~2 ms of work. bridge ADD (~25 ms) "
+    "adds ~4 ms of its imports (netlink records, links, netns, gateways) and ~3 ms of kernel work (a "
+    "second ADD in the same process takes 2.9 ms). Go does all of it in ~8 ms, so the 2.5x target "
+    "needs a start-up Python does not have; the opt-in warm server is the way below it.",
 ]
 
 
@@ -477,6 +499,8 @@ def write_docs(
         "## Targets (issue 14)",
         "",
         *report.targets_table(verdicts),
+        "",
+        *COLD_NOTES,
     ]
     if scale:
         text += [
