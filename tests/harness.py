@@ -192,3 +192,47 @@ def stop_server(server: subprocess.Popen | None) -> None:
     if server is not None:
         server.kill()
         server.wait()
+
+
+# A listener of another uid (nobody) on a warm server's abstract address: it greets whoever
+# connects and reports how many bytes it then received ("got N"). Used to prove that a warm
+# client (the Python one and the launcher) hands nothing to a server that is not its own uid's.
+_SQUATTER = """
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind({addr!r}); s.listen(8); print("ready", flush=True)
+conn, _ = s.accept(); conn.settimeout(20)
+try:
+    conn.sendall({hello!r})
+    data = conn.recv(65536)
+except (BrokenPipeError, ConnectionResetError):  # the client hung up first, or with our HELLO unread
+    data = b""
+print("got", len(data), flush=True)
+"""
+
+
+class Squatter:
+    """`with Squatter(ns, address) as squatter:` ... `squatter.received()` -> bytes it was sent."""
+
+    def __init__(self, ns: Netns, address: bytes) -> None:
+        from launcher.warm import protocol
+
+        code = _SQUATTER.format(addr=address, hello=protocol.hello(1))
+        self.proc = subprocess.Popen(
+            ["nsenter", f"--net={ns.path}", "--", "setpriv", "--reuid=65534", "--regid=65534"]
+            + ["--clear-groups", "/usr/bin/python3", "-I", "-c", code],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def __enter__(self) -> Squatter:
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+        return self
+
+    def received(self) -> int:
+        out, _ = self.proc.communicate(timeout=30)
+        return int(out.strip().removeprefix("got "))
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.kill()
+        self.proc.wait()

@@ -29,7 +29,7 @@ import time
 import pytest
 
 from launcher.programs import ENTRIES, SUPPORT_DIR, TOOLS
-from tests.harness import Netns, PluginRunner, unique
+from tests.harness import Netns, PluginRunner, Squatter, unique
 
 pytestmark = pytest.mark.kernel
 
@@ -578,47 +578,19 @@ def test_without_a_server_the_launcher_runs_the_call_cold_and_a_server_starts(
     assert wait_for_built_server(built, host_ns, 60), "the cold call started no server"
 
 
-SQUATTER = """
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(b"\\0" + {addr!r}.encode()); s.listen(8); print("ready", flush=True)
-conn, _ = s.accept(); conn.settimeout(20)
-try:
-    conn.sendall({hello!r})
-    data = conn.recv(65536)
-except (BrokenPipeError, ConnectionResetError):
-    data = b""
-print("got", len(data), flush=True)
-"""
-
-
 def test_a_listener_of_another_uid_gets_nothing_from_the_launcher(
     built, tmp_path, host_ns, container_ns, address_tool
 ):
     """Abstract names have no permissions: another user may squat on the address. The launcher
     checks who listens and runs the call cold, handing over nothing."""
-    from launcher.warm import protocol
-
-    code = SQUATTER.format(addr=launcher_address(address_tool), hello=protocol.hello(1))
-    squatter = subprocess.Popen(
-        ["nsenter", f"--net={host_ns.path}", "--", "setpriv", "--reuid=65534", "--regid=65534"]
-        + ["--clear-groups", "/usr/bin/python3", "-I", "-c", code],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert squatter.stdout is not None and squatter.stdout.readline().strip() == "ready"
+    with Squatter(host_ns, b"\0" + launcher_address(address_tool).encode()) as squatter:
         bin_dir, logs = traced(built, tmp_path)
         run = host_local_add(bin_dir, built, host_ns, container_ns, str(tmp_path / "ipam"), "10.93.12.").ok()
         assert run.json["ips"][0]["address"] == "10.93.12.2/24"  # ran cold
         [lines] = traced_calls(logs)
         assert len([line for line in lines if "cni-py-warm/" in line]) == 1, lines
         assert frozen_execs(lines), lines
-        out, _ = squatter.communicate(timeout=30)
-        assert out.strip() == "got 0"  # the launcher hung up without sending anything
-    finally:
-        squatter.kill()
-        squatter.wait()
+        assert squatter.received() == 0  # the launcher hung up without sending anything
 
 
 def test_a_stuck_listener_makes_the_launcher_run_cold_once(

@@ -24,7 +24,7 @@ from launcher.warm import client, protocol
 from launcher.warm.context import ROOT, address
 from launcher.warm.server import refusal
 from pkg.ns import NetNS
-from tests.harness import Netns, PluginRunner
+from tests.harness import Netns, PluginRunner, Squatter
 
 pytestmark = pytest.mark.kernel
 
@@ -372,32 +372,10 @@ def test_a_stuck_server_makes_the_client_run_cold_once(warm_runner, container_ns
         assert server_processes(warm_runner.host) == []
 
 
-SQUATTER = """
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind({addr!r}); s.listen(8); print("ready", flush=True)
-conn, _ = s.accept(); conn.settimeout(20)
-try:
-    conn.sendall({hello!r})
-    data = conn.recv(65536)
-except (BrokenPipeError, ConnectionResetError):  # the client hung up first, or with our HELLO unread
-    data = b""
-print("got", len(data), flush=True)
-"""
-
-
 def test_a_server_of_another_uid_gets_nothing(warm_runner, container_ns, tmp_path):
     """Abstract names have no permissions: another user may squat on ours. The client checks who
     listens and runs cold instead of handing over its stdio, environment and config."""
-    code = SQUATTER.format(addr=address(), hello=protocol.hello(1))
-    squatter = subprocess.Popen(
-        ["nsenter", f"--net={warm_runner.host.path}", "--", "setpriv", "--reuid=65534", "--regid=65534"]
-        + ["--clear-groups", "/usr/bin/python3", "-I", "-c", code],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert squatter.stdout.readline().strip() == "ready"
+    with Squatter(warm_runner.host, address()) as squatter:
         conf = {
             "cniVersion": "1.0.0",
             "name": "squatnet",
@@ -408,11 +386,7 @@ def test_a_server_of_another_uid_gets_nothing(warm_runner, container_ns, tmp_pat
             "host-local", "ADD", conf, container_id="squat", netns=container_ns.path, env=WARM
         ).ok()
         assert run.json["ips"][0]["address"] == "10.81.0.2/24"  # ran cold
-        out, _ = squatter.communicate(timeout=30)
-        assert out.strip() == "got 0"  # the client hung up without sending anything
-    finally:
-        squatter.kill()
-        squatter.wait()
+        assert squatter.received() == 0  # the client hung up without sending anything
 
 
 def test_servers_per_uid_are_capped(tmp_path, monkeypatch):
