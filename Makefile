@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PREFIX ?= /opt/cni/bin
 
-.PHONY: schemas netlink-constants setup test test-unit lint demo shims clean build dist install uninstall \
+.PHONY: schemas netlink-constants setup test test-warm test-unit lint demo shims clean build dist install uninstall \
 	test-e2e bench conformance stress deb image test-deb-e2e
 
 setup:
@@ -27,6 +27,12 @@ stress: setup
 	tests/isolated $(PY) -m stress --size $(STRESS_SIZE) --out build/stress
 
 # Only the tests that need neither root nor namespaces.
+# The plugins' tests again with CNI_PY_WARM=1: every call the runner makes goes through a warm
+# server (started by the first cold call of each test's host netns); results must not change.
+WARM_TESTS = tests/bridge tests/tuning tests/portmap tests/host_local tests/loopback tests/bandwidth tests/firewall
+test-warm: setup
+	CNI_TEST_WARM=1 tests/isolated $(PY) -m pytest -q -p no:cacheprovider $(WARM_TESTS)
+
 test-unit: setup
 	$(PY) -m pytest -q -p no:cacheprovider -m "not kernel" tests
 

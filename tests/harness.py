@@ -156,8 +156,12 @@ class PluginRunner:
             "CNI_IFNAME": ifname,
             "CNI_ARGS": args,
             "CNI_PATH": self.cni_path,
-            "CNI_PY_WARM": "0",  # deterministic: every call cold (tests/kernel/test_warm.py turns it on)
+            # every call cold unless CNI_TEST_WARM=1 (`make test-warm`: the same tests through warm
+            # servers, which must not change a result; they exit soon after the last call)
+            "CNI_PY_WARM": os.environ.get("CNI_TEST_WARM", "0"),
         }
+        if environ["CNI_PY_WARM"] == "1":
+            environ["CNI_PY_WARM_IDLE"] = "5"
         environ.update(env or {})
         proc = subprocess.run(
             ["nsenter", f"--net={self.host.path}", "--", os.path.join(self.bin_dir, plugin)],
