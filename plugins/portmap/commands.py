@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections import namedtuple
 
-from libcni.skel import CmdArgs
+from libcni.skel import CmdArgs, import_module
 from libcni.types.errors import CNIError, ErrCode
 from libcni.types.results import Result
 from pkg.rollback import Rollback
@@ -27,9 +27,7 @@ _BACKENDS = {"iptables": "plugins.portmap.iptables_backend", "nftables": "plugin
 
 
 def backend_module(name: str) -> ModuleType:
-    path = _BACKENDS[name]
-    __import__(path)  # not importlib.import_module: `importlib` (with warnings) is ~1 ms more
-    return sys.modules[path]
+    return import_module(_BACKENDS[name])
 
 
 def _iptables_usable() -> bool:
